@@ -1,0 +1,17 @@
+// Package metadata holds the contracts of Sluice's metadata: topics and their
+// configs (TopicRegistry), offsets and the object index (Log), and the
+// sentinel errors every backend returns.
+//
+// Two backends implement them: metadata/memory, embedded in `sluice dev` and
+// used by unit tests, and metadata/redis, the production store. Both pass
+// metadatatest.AcceptanceTest.
+//
+// Invariants every backend keeps:
+//   - Only Log.Commit assigns offsets. Per partition they are dense, start at
+//     0, never repeat and never go back.
+//   - A commit is atomic: offsets, index entries, producer sequences and the
+//     high watermark change together or not at all.
+//   - For each (producer id, partition) the last 5 batches' sequence ranges
+//     are kept; a duplicate gets its original offset and is not indexed again.
+//   - Index entries are immutable; a reader may cache them forever.
+package metadata

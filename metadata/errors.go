@@ -1,0 +1,24 @@
+package metadata
+
+import "errors"
+
+var (
+	// ErrTopicExists is returned by CreateTopic when the name is taken.
+	ErrTopicExists = errors.New("topic already exists")
+	// ErrUnknownTopic is returned when a named topic or topic ID does not exist.
+	ErrUnknownTopic = errors.New("unknown topic")
+	// ErrInvalidPartitions is returned by AddPartitions when the new count is
+	// not larger than the current one.
+	ErrInvalidPartitions = errors.New("invalid partition count")
+	// ErrOutOfOrderSequence is set on a committed batch whose producer
+	// sequence leaves a gap after the last one accepted for its partition.
+	ErrOutOfOrderSequence = errors.New("out of order producer sequence")
+	// ErrInvalidProducerEpoch is set on a committed batch whose producer
+	// epoch is older than the newest one seen for its producer id.
+	ErrInvalidProducerEpoch = errors.New("stale producer epoch")
+	// ErrFenced is returned by Commit when the store's epoch no longer
+	// matches the one the caller started with: the store has lost
+	// acknowledged writes (a failover or a restore) and nothing may be
+	// written until an operator intervenes.
+	ErrFenced = errors.New("metadata store fenced: it has lost acknowledged writes")
+)
