@@ -26,7 +26,7 @@ func Dump(w io.Writer, f Footer) error {
 	fmt.Fprintln(tw, "TOPIC\tTOPIC ID\tPARTITION\tPOS\tLEN\tBATCHES\tRECORDS\tOFFSETS\tFIRST TIMESTAMP\tMAX TIMESTAMP\tCRC")
 	for _, s := range f.Sections {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%08x\n",
-			s.TopicName, hex.EncodeToString(s.TopicID[:]), s.Partition, s.Pos, s.Len, s.Batches,
+			s.Topic, hex.EncodeToString(s.TopicID[:]), s.Partition, s.Pos, s.Len, s.Batches,
 			s.Records, offsets(s), millis(s.FirstTimestamp), millis(s.MaxTimestamp), s.CRC)
 	}
 	if err := tw.Flush(); err != nil {

@@ -56,7 +56,7 @@ func (k Kind) valid() bool { return k == KindIngest || k == KindCompacted }
 
 // Section identifies one partition's run of batches in an object.
 type Section struct {
-	TopicName string
+	Topic     string // topic name, for people; TopicID is what identifies it
 	TopicID   [16]byte
 	Partition int32
 }
@@ -125,8 +125,8 @@ func encodeFooter(dst []byte, kind Kind, sections []SectionIndex) []byte {
 
 func appendEntry(dst []byte, s SectionIndex) []byte {
 	be := binary.BigEndian
-	dst = be.AppendUint16(dst, uint16(len(s.TopicName)))
-	dst = append(dst, s.TopicName...)
+	dst = be.AppendUint16(dst, uint16(len(s.Topic)))
+	dst = append(dst, s.Topic...)
 	dst = append(dst, s.TopicID[:]...)
 	dst = be.AppendUint32(dst, uint32(s.Partition))
 	dst = be.AppendUint64(dst, uint64(s.Pos))

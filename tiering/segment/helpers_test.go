@@ -45,9 +45,9 @@ type testSection struct {
 }
 
 var (
-	topicA = Section{TopicName: "orders", TopicID: [16]byte{1, 2, 3}, Partition: 0}
-	topicB = Section{TopicName: "orders", TopicID: [16]byte{1, 2, 3}, Partition: 1}
-	topicC = Section{TopicName: "payments", TopicID: [16]byte{9}, Partition: 0}
+	topicA = Section{Topic: "orders", TopicID: [16]byte{1, 2, 3}, Partition: 0}
+	topicB = Section{Topic: "orders", TopicID: [16]byte{1, 2, 3}, Partition: 1}
+	topicC = Section{Topic: "payments", TopicID: [16]byte{9}, Partition: 0}
 )
 
 // testObject writes sections into an object of kind and returns its bytes.

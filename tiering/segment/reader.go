@@ -91,10 +91,10 @@ func checkLayout(f Footer, size int64) error {
 	seen := make(map[sectionID]bool, len(f.Sections))
 	for i, s := range f.Sections {
 		if err := checkEntry(f.Kind, s, pos); err != nil {
-			return fmt.Errorf("%w: section %d (topic %q partition %d): %v", ErrCorrupt, i, s.TopicName, s.Partition, err)
+			return fmt.Errorf("%w: section %d (topic %q partition %d): %v", ErrCorrupt, i, s.Topic, s.Partition, err)
 		}
 		if seen[s.id()] {
-			return fmt.Errorf("%w: section %d repeats topic %q partition %d", ErrCorrupt, i, s.TopicName, s.Partition)
+			return fmt.Errorf("%w: section %d repeats topic %q partition %d", ErrCorrupt, i, s.Topic, s.Partition)
 		}
 		seen[s.id()] = true
 		pos = s.End()
@@ -107,8 +107,8 @@ func checkLayout(f Footer, size int64) error {
 
 func checkEntry(kind Kind, s SectionIndex, pos int64) error {
 	switch {
-	case len(s.TopicName) > MaxTopicNameLen:
-		return fmt.Errorf("topic name of %d bytes", len(s.TopicName))
+	case len(s.Topic) > MaxTopicNameLen:
+		return fmt.Errorf("topic name of %d bytes", len(s.Topic))
 	case s.Pos != pos:
 		return fmt.Errorf("starts at %d, expected %d", s.Pos, pos)
 	case s.Batches < 1 || s.Len < int64(s.Batches)*BatchHeaderSize || s.Len > 1<<62:
@@ -159,7 +159,7 @@ func (d *decoder) i64() int64  { return int64(binary.BigEndian.Uint64(d.take(8))
 
 func (d *decoder) entry() SectionIndex {
 	var s SectionIndex
-	s.TopicName = string(d.take(int(d.u16())))
+	s.Topic = string(d.take(int(d.u16())))
 	copy(s.TopicID[:], d.take(16))
 	s.Partition = d.i32()
 	s.Pos, s.Len = d.i64(), d.i64()

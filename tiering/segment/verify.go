@@ -29,7 +29,7 @@ func Verify(r io.ReaderAt, size int64) (Footer, error) {
 	}
 	for _, s := range f.Sections {
 		if err := verifySection(r, f.Kind, s); err != nil {
-			return Footer{}, fmt.Errorf("verifying topic %q partition %d: %w", s.TopicName, s.Partition, err)
+			return Footer{}, fmt.Errorf("verifying topic %q partition %d: %w", s.Topic, s.Partition, err)
 		}
 	}
 	return f, nil

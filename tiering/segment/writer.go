@@ -88,16 +88,16 @@ func (w *Writer) checkBatch(s Section, batch []byte, m BatchMeta) error {
 	switch {
 	case len(batch) == 0:
 		return fmt.Errorf("%w: empty batch", ErrInvalidBatch)
-	case len(s.TopicName) > MaxTopicNameLen:
-		return fmt.Errorf("%w: topic name of %d bytes, max %d", ErrInvalidBatch, len(s.TopicName), MaxTopicNameLen)
+	case len(s.Topic) > MaxTopicNameLen:
+		return fmt.Errorf("%w: topic name of %d bytes, max %d", ErrInvalidBatch, len(s.Topic), MaxTopicNameLen)
 	case m.Records < 0 || m.LastOffsetDelta < 0:
 		return fmt.Errorf("%w: negative record count or offset delta", ErrInvalidBatch)
 	case w.done[s.id()]:
-		return fmt.Errorf("%w: topic %s partition %d", ErrSectionReopened, s.TopicName, s.Partition)
+		return fmt.Errorf("%w: topic %s partition %d", ErrSectionReopened, s.Topic, s.Partition)
 	}
 	if w.cur != nil && w.cur.id() == s.id() {
-		if w.cur.TopicName != s.TopicName {
-			return fmt.Errorf("%w: topic ID written under names %q and %q", ErrInvalidBatch, w.cur.TopicName, s.TopicName)
+		if w.cur.Topic != s.Topic {
+			return fmt.Errorf("%w: topic ID written under names %q and %q", ErrInvalidBatch, w.cur.Topic, s.Topic)
 		}
 		if w.cur.Batches == math.MaxInt32 {
 			return fmt.Errorf("%w: section holds the maximum number of batches", ErrInvalidBatch)

@@ -73,7 +73,7 @@ func TestWriterRefuses(t *testing.T) {
 			return err
 		}, ErrInvalidBatch},
 		"long topic name": {KindIngest, func(w *Writer) error {
-			_, err := w.WriteBatch(Section{TopicName: string(make([]byte, 250))}, b, meta)
+			_, err := w.WriteBatch(Section{Topic: string(make([]byte, 250))}, b, meta)
 			return err
 		}, ErrInvalidBatch},
 		"offsets backwards": {KindCompacted, func(w *Writer) error {

@@ -1,0 +1,19 @@
+// Package bucket owns the object-store contract Sluice is built on: Bucket,
+// its sentinels, key rules, an in-memory implementation, and the metrics and
+// tracing decorator.
+//
+// Every semantic of a backend is in the Bucket doc comments and checked by
+// buckettest.AcceptanceTest, which runs against every backend: InMem here,
+// the local directory in bucket/file and S3 in bucket/s3. Backends translate
+// their own errors at the boundary (a 404 becomes ErrNotFound) and carry no
+// instrumentation; Instrument adds it as a decorator:
+//
+//	b, err := s3.New(ctx, cfg)
+//	...
+//	b = bucket.Instrument(b)
+//
+// The produce path relies on two properties: a successful Upload is durable
+// and immediately readable by every agent, and a failed one never leaves a
+// partial object. Keys are never reused (see tiering.NewIngestKey), so a
+// retried Upload can only ever rewrite the same bytes.
+package bucket
