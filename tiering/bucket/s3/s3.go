@@ -1,0 +1,190 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluicehq/sluice/tiering/bucket"
+)
+
+// Bucket is a bucket.Bucket on Amazon S3 or an S3-compatible server.
+type Bucket struct {
+	client *awss3.Client
+	cfg    Config
+	prefix string // cfg.Prefix + "/", or ""
+}
+
+var _ bucket.Bucket = (*Bucket)(nil)
+
+// New connects to the bucket cfg names and checks with HeadBucket that it
+// exists and the credentials may use it. Its errors say what to fix.
+func New(ctx context.Context, cfg Config) (*Bucket, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("configuring S3: %w", err)
+	}
+	var opts []func(*awsconfig.LoadOptions) error
+	if cfg.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(cfg.Region))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("loading AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		return nil, fmt.Errorf("no region for S3 bucket %s: add ?region= to the bucket URL or set AWS_REGION", cfg.Bucket)
+	}
+	cfg.Region = awsCfg.Region
+	b := &Bucket{cfg: cfg, client: awss3.NewFromConfig(awsCfg, func(o *awss3.Options) {
+		if cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		o.UsePathStyle = cfg.PathStyle
+		// Ranged GETs never carry a whole-object checksum; the SDK would
+		// log that on every read. Segments carry their own CRCs.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})}
+	if cfg.Prefix != "" {
+		b.prefix = cfg.Prefix + "/"
+	}
+	if _, err := awsCfg.Credentials.Retrieve(ctx); err != nil {
+		return nil, fmt.Errorf("finding AWS credentials for bucket %s: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "+
+			"AWS_PROFILE, or run with an instance or task role: %w", cfg.Bucket, err)
+	}
+	if err := b.checkBucket(ctx); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkBucket makes one attempt, without retries, so a wrong endpoint fails
+// at start in a second rather than after the SDK's backoff.
+func (b *Bucket) checkBucket(ctx context.Context) error {
+	_, err := b.client.HeadBucket(ctx, &awss3.HeadBucketInput{Bucket: &b.cfg.Bucket},
+		func(o *awss3.Options) { o.RetryMaxAttempts = 1 })
+	if err != nil {
+		return explainHeadBucket(b.cfg, err)
+	}
+	return nil
+}
+
+func (b *Bucket) key(key string) string { return b.prefix + key }
+
+// Upload implements bucket.Bucket. S3 replaces objects atomically, so a
+// failed PUT leaves the old object or none.
+func (b *Bucket) Upload(ctx context.Context, key string, data []byte) error {
+	if err := check(ctx, key); err != nil {
+		return fmt.Errorf("uploading %s: %w", key, err)
+	}
+	_, err := b.client.PutObject(ctx, &awss3.PutObjectInput{
+		Bucket:        &b.cfg.Bucket,
+		Key:           aws.String(b.key(key)),
+		Body:          bytes.NewReader(data),
+		ContentLength: aws.Int64(int64(len(data))),
+	})
+	if err != nil {
+		return fmt.Errorf("uploading %s: %w", key, b.translate(err))
+	}
+	return nil
+}
+
+// GetRange implements bucket.Bucket.
+func (b *Bucket) GetRange(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	if err := check(ctx, key); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	if err := bucket.CheckRange(off); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, err)
+	}
+	if length == 0 {
+		// S3 has no empty range; it would ignore one and send the whole
+		// object. Check that the key exists instead.
+		if _, err := b.Size(ctx, key); err != nil {
+			return nil, err
+		}
+		return io.NopCloser(strings.NewReader("")), nil
+	}
+	out, err := b.client.GetObject(ctx, &awss3.GetObjectInput{
+		Bucket: &b.cfg.Bucket,
+		Key:    aws.String(b.key(key)),
+		Range:  httpRange(off, length),
+	})
+	if isInvalidRange(err) {
+		return io.NopCloser(strings.NewReader("")), nil // the range starts at or past the end
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", key, b.translate(err))
+	}
+	return out.Body, nil
+}
+
+// httpRange is the Range header for off and length (> 0, or < 0 for the rest).
+func httpRange(off, length int64) *string {
+	switch {
+	case off == 0 && length < 0:
+		return nil
+	case length < 0:
+		return aws.String(fmt.Sprintf("bytes=%d-", off))
+	}
+	return aws.String(fmt.Sprintf("bytes=%d-%d", off, off+length-1))
+}
+
+// Size implements bucket.Bucket.
+func (b *Bucket) Size(ctx context.Context, key string) (int64, error) {
+	if err := check(ctx, key); err != nil {
+		return 0, fmt.Errorf("sizing %s: %w", key, err)
+	}
+	out, err := b.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &b.cfg.Bucket, Key: aws.String(b.key(key))})
+	if err != nil {
+		return 0, fmt.Errorf("sizing %s: %w", key, b.translate(err))
+	}
+	return aws.ToInt64(out.ContentLength), nil
+}
+
+// Iter implements bucket.Bucket. S3 lists keys in UTF-8 byte order, which
+// is the lexical order the contract promises.
+func (b *Bucket) Iter(ctx context.Context, prefix string, fn func(key string) error) error {
+	pages := awss3.NewListObjectsV2Paginator(b.client, &awss3.ListObjectsV2Input{
+		Bucket: &b.cfg.Bucket,
+		Prefix: aws.String(b.key(prefix)),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("listing %q: %w", prefix, b.translate(err))
+		}
+		for _, obj := range page.Contents {
+			if err := fn(strings.TrimPrefix(aws.ToString(obj.Key), b.prefix)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Delete implements bucket.Bucket.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if err := check(ctx, key); err != nil {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	_, err := b.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &b.cfg.Bucket, Key: aws.String(b.key(key))})
+	if err = b.translate(err); err != nil && !errors.Is(err, errNoSuchKey) {
+		return fmt.Errorf("deleting %s: %w", key, err)
+	}
+	return nil
+}
+
+// check refuses cancelled contexts and invalid keys before any request.
+func check(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return bucket.ValidateKey(key)
+}
