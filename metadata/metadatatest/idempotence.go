@@ -147,11 +147,13 @@ func testProducerEpochs(t *testing.T, h harness) {
 	// A new epoch resets the sequences; the old epoch is fenced, even for
 	// what would have been a duplicate.
 	rs = newCommit("o3").addIdem(p, 3, 1, pid, 2, 0).addIdem(p, 2, 1, pid, 1, 0).
-		addIdem(p, 3, 1, pid, 2, 0).addIdem(p, 1, 1, pid, 2, 3).commit(t, s)
+		addIdem(p, 3, 1, pid, 2, 0).addIdem(p, 1, 1, pid, 2, 3).addIdem(p, 2, 1, pid, 2, 0).commit(t, s)
 	wantResult(t, rs, 0, 2, false, nil)
 	wantResult(t, rs, 1, 0, false, metadata.ErrInvalidProducerEpoch)
 	wantResult(t, rs, 2, 2, true, nil)
 	wantResult(t, rs, 3, 5, false, nil)
+	// Sequences 0-1 were epoch 1's batch: in epoch 2 they are no duplicate.
+	wantResult(t, rs, 4, 0, false, metadata.ErrOutOfOrderSequence)
 	// The epoch may jump by more than one.
 	rs = newCommit("o4").addIdem(p, 1, 1, pid, 9, 0).commit(t, s)
 	wantResult(t, rs, 0, 6, false, nil)
