@@ -1,0 +1,154 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+)
+
+func loader(data string, calls *atomic.Int32) func(context.Context) ([]byte, error) {
+	return func(context.Context) ([]byte, error) {
+		calls.Add(1)
+		return []byte(data), nil
+	}
+}
+
+func TestGetCaches(t *testing.T) {
+	c := New(1 << 20)
+	var calls atomic.Int32
+	k := Key{"obj", 0, 5}
+	for range 3 {
+		got, err := c.Get(t.Context(), k, loader("hello", &calls))
+		if err != nil || string(got) != "hello" {
+			t.Fatalf("Get = %q, %v", got, err)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d loads for three Gets of one range, want 1", calls.Load())
+	}
+}
+
+func TestEvictsLeastRecentlyUsed(t *testing.T) {
+	c := New(3 * (entryOverhead + 10))
+	var calls atomic.Int32
+	get := func(obj string) {
+		t.Helper()
+		if _, err := c.Get(t.Context(), Key{obj, 0, 10}, loader("0123456789", &calls)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get("a")
+	get("b")
+	get("c")
+	get("a") // a is now the most recent; b the least
+	get("d") // evicts b
+	if n, bytes := c.Stats(); n != 3 || bytes > 3*(entryOverhead+10) {
+		t.Fatalf("cache holds %d entries, %d bytes", n, bytes)
+	}
+	calls.Store(0)
+	get("a")
+	get("c")
+	get("d")
+	if calls.Load() != 0 {
+		t.Fatalf("a, c or d was evicted instead of b")
+	}
+	get("b")
+	if calls.Load() != 1 {
+		t.Fatalf("b was not evicted")
+	}
+}
+
+func TestTooLargeIsServedNotKept(t *testing.T) {
+	c := New(entryOverhead + 4)
+	var calls atomic.Int32
+	got, err := c.Get(t.Context(), Key{"o", 0, 10}, loader("0123456789", &calls))
+	if err != nil || string(got) != "0123456789" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	if n, _ := c.Stats(); n != 0 {
+		t.Fatalf("a range larger than the cache was kept")
+	}
+}
+
+func TestErrorsAreNotCached(t *testing.T) {
+	c := New(1 << 20)
+	boom := errors.New("boom")
+	if _, err := c.Get(t.Context(), Key{"o", 0, 1}, func(context.Context) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Fatalf("Get = %v, want the load error", err)
+	}
+	var calls atomic.Int32
+	if _, err := c.Get(t.Context(), Key{"o", 0, 1}, loader("x", &calls)); err != nil || calls.Load() != 1 {
+		t.Fatalf("Get after a failed load: %v, %d loads", err, calls.Load())
+	}
+}
+
+func TestConcurrentGetsShareOneLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New(1 << 20)
+		var calls atomic.Int32
+		release := make(chan struct{})
+		load := func(context.Context) ([]byte, error) {
+			calls.Add(1)
+			<-release
+			return []byte("shared"), nil
+		}
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				if got, err := c.Get(t.Context(), Key{"o", 0, 6}, load); err != nil || string(got) != "shared" {
+					t.Errorf("caller %d: %q, %v", i, got, err)
+				}
+			})
+		}
+		synctest.Wait() // every caller is now waiting on the one load
+		close(release)
+		wg.Wait()
+		if calls.Load() != 1 {
+			t.Fatalf("%d loads for 10 concurrent Gets, want 1", calls.Load())
+		}
+	})
+}
+
+func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New(1 << 20)
+		release := make(chan struct{})
+		load := func(ctx context.Context) ([]byte, error) {
+			<-release
+			return []byte("data"), ctx.Err()
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		first := make(chan error)
+		go func() {
+			_, err := c.Get(ctx, Key{"o", 0, 4}, load)
+			first <- err
+		}()
+		synctest.Wait()
+		second := make(chan error)
+		go func() {
+			_, err := c.Get(t.Context(), Key{"o", 0, 4}, load)
+			second <- err
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-first; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled caller got %v", err)
+		}
+		close(release)
+		if err := <-second; err != nil {
+			t.Fatalf("the other caller failed with %v after the first cancelled", err)
+		}
+	})
+}
+
+func ExampleRanges_Get() {
+	c := New(64 << 20)
+	data, _ := c.Get(context.Background(), Key{Object: "ingest/x", Pos: 8, Len: 3},
+		func(context.Context) ([]byte, error) { return []byte("abc"), nil })
+	fmt.Println(string(data))
+	// Output: abc
+}
