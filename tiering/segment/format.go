@@ -16,8 +16,8 @@ const (
 
 	// MaxTopicNameLen is Kafka's own limit on topic names.
 	MaxTopicNameLen = 249
-	// MaxFooterSize bounds what ReadFooter allocates for a footer. A million
-	// sections of the longest topic name stay under it.
+	// MaxFooterSize bounds what ReadFooter allocates for a footer. Half a million
+	// sections with the longest topic names stay under it.
 	MaxFooterSize = 1 << 28
 
 	// entryFixedSize is a footer entry without its topic name.
