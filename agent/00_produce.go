@@ -1,0 +1,151 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/agent/produce"
+	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/segment"
+)
+
+// Produce: v0-11
+//
+// Behaviour:
+//   - Each partition's records must be exactly one v2 record batch with a
+//     valid CRC-32C, no larger than the topic's max.message.bytes. Batches
+//     are kept byte for byte as sent: no decompression, no re-encoding.
+//   - Valid batches of the whole request go into the agent's produce buffer
+//     together. The response waits until the flush holding them is uploaded
+//     and committed, and carries the offsets the commit assigned.
+//   - acks=0 gets no response at all, as in Kafka.
+//   - Transactional batches are refused until transactions exist.
+//
+// Version notes:
+//   - v0-2: older message formats are answered with
+//     UNSUPPORTED_FOR_MESSAGE_FORMAT when their batches are not v2.
+//   - v2: LogAppendTime in the response (-1: CreateTime).
+//   - v5: LogStartOffset.
+//   - v8: RecordErrors and ErrorMessage.
+//   - v9: flexible versions.
+func (srv *Server) handleProduce(ctx context.Context, s *slot) {
+	req := s.req.kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+
+	type target struct{ t, p int } // response topic and partition indexes
+	var (
+		batches []produce.Batch
+		targets []target
+	)
+	donep := func(rt *kmsg.ProduceResponseTopic, partition int32, code int16, msg string) *kmsg.ProduceResponseTopicPartition {
+		rp := kmsg.NewProduceResponseTopicPartition()
+		rp.Partition, rp.ErrorCode, rp.BaseOffset, rp.LogAppendTime, rp.LogStartOffset = partition, code, -1, -1, -1
+		if msg != "" {
+			rp.ErrorMessage = &msg
+		}
+		rt.Partitions = append(rt.Partitions, rp)
+		return &rt.Partitions[len(rt.Partitions)-1]
+	}
+	for _, reqT := range req.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic = reqT.Topic
+		topic, terr := srv.topics.get(ctx, reqT.Topic)
+		for _, reqP := range reqT.Partitions {
+			switch {
+			case terr != nil:
+				donep(&rt, reqP.Partition, errCode(terr), "")
+			case reqP.Partition < 0 || reqP.Partition >= topic.Partitions:
+				donep(&rt, reqP.Partition, kerr.UnknownTopicOrPartition.Code, "")
+			case req.TransactionID != nil:
+				donep(&rt, reqP.Partition, kerr.TransactionalIDAuthorizationFailed.Code, "transactions are not supported")
+			default:
+				b, err := produceBatch(topic, reqP.Partition, reqP.Records)
+				if err != nil {
+					donep(&rt, reqP.Partition, errCode(err), err.Error())
+					continue
+				}
+				donep(&rt, reqP.Partition, 0, "")
+				batches = append(batches, b)
+				targets = append(targets, target{len(resp.Topics), len(rt.Partitions) - 1})
+			}
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+
+	if req.Acks == 0 {
+		s.done <- outcome{skip: true}
+		if len(batches) > 0 {
+			_ = srv.buf.Append(ctx, batches, func([]metadata.BatchResult, error) {})
+		}
+		return
+	}
+	if len(batches) == 0 {
+		s.respond(resp, nil)
+		return
+	}
+	setErr := func(err error) {
+		for _, tg := range targets {
+			resp.Topics[tg.t].Partitions[tg.p].ErrorCode = errCode(err)
+		}
+	}
+	actx, cancel := context.WithTimeout(ctx, time.Duration(max(req.TimeoutMillis, 1))*time.Millisecond)
+	defer cancel()
+	err := srv.buf.Append(actx, batches, func(results []metadata.BatchResult, err error) {
+		if err != nil {
+			setErr(err)
+			s.respond(resp, nil)
+			return
+		}
+		for i, tg := range targets {
+			rp := &resp.Topics[tg.t].Partitions[tg.p]
+			r := results[i]
+			rp.ErrorCode, rp.LogStartOffset = errCode(r.Err), r.LogStart
+			if r.Err == nil {
+				rp.BaseOffset = r.BaseOffset
+			}
+		}
+		s.respond(resp, nil)
+	})
+	if err != nil {
+		setErr(err)
+		s.respond(resp, nil)
+	}
+}
+
+// produceBatch validates one partition's records and describes the batch.
+func produceBatch(t metadata.Topic, partition int32, records []byte) (produce.Batch, error) {
+	h, err := segment.ParseBatch(records)
+	if err != nil {
+		return produce.Batch{}, fmt.Errorf("partition %d: %w", partition, err)
+	}
+	switch {
+	case len(records) > maxMessageBytes(t):
+		return produce.Batch{}, kerr.MessageTooLarge
+	case h.Attributes.Transactional() || h.Attributes.Control():
+		return produce.Batch{}, kerr.TransactionalIDAuthorizationFailed
+	case h.NumRecords <= 0 || h.LastOffsetDelta != h.NumRecords-1:
+		return produce.Batch{}, kerr.InvalidRecord
+	}
+	return produce.Batch{
+		Topic:          t.Name,
+		Partition:      metadata.Partition{Topic: t.ID, Index: partition},
+		Data:           records,
+		Records:        h.LastOffsetDelta + 1,
+		FirstTimestamp: h.FirstTimestamp,
+		MaxTimestamp:   h.MaxTimestamp,
+		ProducerID:     producerID(h.ProducerID),
+		ProducerEpoch:  h.ProducerEpoch,
+		BaseSequence:   h.BaseSequence,
+	}, nil
+}
+
+func producerID(id int64) int64 {
+	if id < 0 {
+		return metadata.NoProducer
+	}
+	return id
+}

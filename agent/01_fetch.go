@@ -1,0 +1,140 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/metadata"
+)
+
+// Fetch: v0-12
+//
+// Behaviour:
+//   - Batches are returned as producers sent them, with the base offset the
+//     commit assigned written into each batch header.
+//   - Whole batches only, starting with the one holding the fetch offset;
+//     the client skips records before it.
+//   - MaxBytes and each partition's MaxBytes are honoured, except that the
+//     first batch of the response is returned even when larger (KIP-74), so
+//     a consumer can always make progress.
+//   - Long poll: when fewer than MinBytes are available the request waits up
+//     to MaxWaitMillis for a commit notification on one of its partitions.
+//     It never polls metadata on a timer.
+//   - No fetch sessions: SessionID 0 is always answered (full fetches).
+//
+// Version notes:
+//   - v3: MaxBytes. v4: isolation level (read_committed equals
+//     read_uncommitted here: there are no transactions), LastStableOffset.
+//   - v5: LogStartOffset. v7: sessions (not used). v11: RackID (ignored).
+//   - v12: flexible versions.
+func (srv *Server) handleFetch(ctx context.Context, s *slot) {
+	req := s.req.kreq.(*kmsg.FetchRequest)
+	c := s.req.conn
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		s.respond(srv.fetch(ctx, req), nil)
+	}()
+}
+
+// fetch builds the response, waiting for data when it falls short.
+func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.FetchResponse {
+	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
+	minBytes := max(int(req.MinBytes), 1)
+	wake := make(chan struct{}, 1)
+	var unsubscribe func()
+	defer func() {
+		if unsubscribe != nil {
+			unsubscribe()
+		}
+	}()
+	for {
+		resp, n, parts := srv.fetchOnce(ctx, req)
+		if n >= minBytes || !time.Now().Before(deadline) || ctx.Err() != nil || !srv.view.isLive() {
+			return resp
+		}
+		if unsubscribe == nil {
+			// Subscribing after the first read and reading again before
+			// waiting means a commit between the two is never missed.
+			unsubscribe = srv.view.subscribe(wake, parts)
+			continue
+		}
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case <-wake:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+	}
+}
+
+// fetchOnce reads what is available now. It returns the response, the
+// record bytes in it, and the partitions it touched.
+func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []metadata.Partition) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	budget := int(req.MaxBytes)
+	if req.Version < 3 || budget <= 0 {
+		budget = int(^uint32(0) >> 1)
+	}
+	var (
+		total int
+		parts []metadata.Partition
+	)
+	for _, rt := range req.Topics {
+		st := kmsg.NewFetchResponseTopic()
+		st.Topic = rt.Topic
+		topic, terr := srv.topics.get(ctx, rt.Topic)
+		for _, rp := range rt.Partitions {
+			sp := kmsg.NewFetchResponseTopicPartition()
+			sp.Partition, sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rp.Partition, -1, -1, -1
+			switch {
+			case terr != nil:
+				sp.ErrorCode = errCode(terr)
+			case rp.Partition < 0 || rp.Partition >= topic.Partitions:
+				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			default:
+				p := metadata.Partition{Topic: topic.ID, Index: rp.Partition}
+				parts = append(parts, p)
+				limit := min(int(rp.PartitionMaxBytes), budget)
+				n := srv.fetchPartition(ctx, &sp, p, rp.FetchOffset, limit, total == 0)
+				total += n
+				budget -= n
+			}
+			st.Partitions = append(st.Partitions, sp)
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	return resp, total, parts
+}
+
+// fetchPartition fills sp from offset and returns the bytes added.
+func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
+	o, err := srv.view.offsets(ctx, p)
+	if err != nil {
+		sp.ErrorCode = errCode(err)
+		return 0
+	}
+	sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = o.HighWatermark, o.HighWatermark, o.LogStart
+	if offset < o.LogStart || offset > o.HighWatermark {
+		sp.ErrorCode = kerr.OffsetOutOfRange.Code
+		return 0
+	}
+	if offset == o.HighWatermark || (limit <= 0 && !first) {
+		return 0
+	}
+	records, err := srv.view.read(ctx, p, offset, o.HighWatermark, limit, first)
+	switch {
+	case errors.Is(err, errOffsetOutOfRange):
+		sp.ErrorCode = kerr.OffsetOutOfRange.Code
+	case err != nil:
+		srv.log.Warn("reading partition", "partition", p.Index, "offset", offset, "err", err)
+		sp.ErrorCode = errCode(err)
+	}
+	sp.RecordBatches = records
+	return len(records)
+}

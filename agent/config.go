@@ -1,0 +1,60 @@
+package agent
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/sluicehq/sluice/agent/produce"
+)
+
+// Config configures an agent.
+type Config struct {
+	Listen            string        `yaml:"listen"`
+	Advertise         string        `yaml:"advertise"`
+	MaxRequestBytes   int64         `yaml:"max_request_bytes"`
+	AutoCreateTopics  bool          `yaml:"auto_create_topics"`
+	DefaultPartitions int           `yaml:"default_partitions"`
+	FetchCacheBytes   int64         `yaml:"fetch_cache_bytes"`
+	MetadataCacheTTL  time.Duration `yaml:"metadata_cache_ttl"`
+	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+
+	Produce produce.Config `yaml:"produce"`
+}
+
+// RegisterFlags registers the agent's flags with their defaults.
+func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
+	f.StringVar(&c.Listen, prefix+"listen", ":9092", "Address to accept Kafka clients on.")
+	f.StringVar(&c.Advertise, prefix+"advertise", "", "host:port clients dial to reach this agent (default: the listen address).")
+	f.Int64Var(&c.MaxRequestBytes, prefix+"max-request-bytes", 100<<20, "Largest request accepted; a larger size prefix closes the connection (Kafka's socket.request.max.bytes).")
+	f.BoolVar(&c.AutoCreateTopics, prefix+"auto-create-topics", true, "Create a topic when a client asks for one that does not exist.")
+	f.IntVar(&c.DefaultPartitions, prefix+"default-partitions", 1, "Partitions of an auto-created topic.")
+	f.Int64Var(&c.FetchCacheBytes, prefix+"fetch-cache-bytes", 256<<20, "Bytes of object ranges cached for fetches.")
+	f.DurationVar(&c.MetadataCacheTTL, prefix+"metadata-cache-ttl", 2*time.Second, "How long topic metadata is cached before it is read again.")
+	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
+	c.Produce.RegisterFlags(prefix, f)
+}
+
+// Validate says what is wrong with the configuration.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("--listen %q: want host:port: %w", c.Listen, err)
+	}
+	if c.Advertise != "" {
+		if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+			return fmt.Errorf("--advertise %q: want host:port: %w", c.Advertise, err)
+		}
+	}
+	if c.MaxRequestBytes < 1<<10 || c.MaxRequestBytes > 1<<30 {
+		return errors.New("--max-request-bytes must be between 1KiB and 1GiB")
+	}
+	if c.DefaultPartitions < 1 {
+		return errors.New("--default-partitions must be at least 1")
+	}
+	if c.FetchCacheBytes < 0 {
+		return errors.New("--fetch-cache-bytes must not be negative")
+	}
+	return c.Produce.Validate()
+}

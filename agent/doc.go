@@ -1,0 +1,26 @@
+// Package agent is Sluice's Kafka protocol server: a stateless agent that
+// any client can use for any partition.
+//
+// How the parts fit:
+//   - server.go accepts connections; conn.go gives each one a read and a
+//     write goroutine. The reader decodes requests with kmsg and hands them
+//     to their handlers in order; the writer sends responses in that same
+//     order, whenever each handler answers (a produce waits for its flush,
+//     a fetch may long-poll).
+//   - dispatch.go is the registry of served API keys and versions;
+//     ApiVersions answers from it. One file per API, named by key.
+//   - The write path: 00_produce.go validates batches and appends them to
+//     the produce buffer (agent/produce), which uploads one object per flush
+//     and commits it to metadata before any producer is answered.
+//   - The read path: logview.go caches partition offsets and recent index
+//     entries from commit notifications; read.go reads object ranges through
+//     the tiering cache and writes assigned offsets into batch headers.
+//   - kerr.go is the only place Go errors become Kafka error codes.
+//
+// Invariants:
+//   - A produce is acknowledged only after its object is uploaded and its
+//     commit has assigned offsets (acks=0 excepted, as in Kafka).
+//   - The agent holds no durable state: its buffer and caches only.
+//   - Malformed input closes that one connection with one log line or gets
+//     a Kafka error code; it never stops the agent.
+package agent

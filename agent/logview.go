@@ -1,0 +1,214 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/sluicehq/sluice/metadata"
+)
+
+// tailEntries is how many recent index entries are kept per partition, so
+// that consumers at the tail find their bytes without asking metadata.
+const tailEntries = 64
+
+// errOffsetOutOfRange is returned by read for an offset outside the log.
+var errOffsetOutOfRange = errors.New("offset out of range")
+
+// partState is what this agent knows of one partition. Index entries are
+// immutable, so once cached they are right forever; the offsets only move
+// forward, and move when a commit is announced.
+type partState struct {
+	offsets metadata.Offsets
+	// entries are the most recent index entries, contiguous and ending
+	// at the high watermark, or empty when unknown.
+	entries []metadata.IndexEntry
+	waiters map[chan struct{}]struct{}
+	// loading is true while the offsets are being read; notifications
+	// meanwhile only raise the high watermark, so none is lost in the gap.
+	loading bool
+}
+
+// A byteReader allows faking tiering.Reader in tests.
+type byteReader interface {
+	Read(ctx context.Context, key string, off, length int64) ([]byte, error)
+}
+
+// logView is the agent's read side: partition offsets and recent index
+// entries cached from commit notifications, and object bytes through the
+// tiering cache.
+type logView struct {
+	log    metadata.Log
+	reader byteReader
+
+	mu    sync.Mutex
+	parts map[metadata.Partition]*partState
+	// live is true while commit notifications arrive; without them the
+	// cache cannot be trusted and every read asks metadata.
+	live bool
+}
+
+func newLogView(log metadata.Log, r byteReader) *logView {
+	return &logView{log: log, reader: r, parts: make(map[metadata.Partition]*partState)}
+}
+
+// watch follows commit notifications until ctx ends. A store that cannot
+// notify leaves the view uncached.
+func (v *logView) watch(ctx context.Context, log *slog.Logger) {
+	w, ok := v.log.(metadata.Watcher)
+	if !ok {
+		return
+	}
+	for ctx.Err() == nil {
+		v.setLive(true)
+		if err := w.Watch(ctx, v.appended); err != nil && ctx.Err() == nil {
+			log.Warn("watching commits; retrying", "err", err)
+		}
+		v.setLive(false)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (v *logView) setLive(live bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.live = live
+	v.parts = make(map[metadata.Partition]*partState)
+}
+
+// appended applies a commit notification; nil means some were lost.
+func (v *logView) appended(as []metadata.Appended) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if as == nil {
+		for p, ps := range v.parts {
+			wake(ps)
+			delete(v.parts, p)
+		}
+		return
+	}
+	for _, a := range as {
+		ps := v.parts[a.Partition]
+		if ps == nil {
+			continue // not followed here; read fresh when asked
+		}
+		ps.apply(a)
+		wake(ps)
+	}
+}
+
+func (ps *partState) apply(a metadata.Appended) {
+	if a.HighWatermark <= ps.offsets.HighWatermark {
+		return
+	}
+	if ps.loading {
+		ps.offsets.HighWatermark = a.HighWatermark
+		return
+	}
+	contiguous := len(a.Entries) > 0 && a.Entries[0].BaseOffset == ps.offsets.HighWatermark &&
+		a.Entries[len(a.Entries)-1].LastOffset+1 == a.HighWatermark
+	if contiguous && (len(ps.entries) > 0 || ps.offsets.HighWatermark == ps.offsets.LogStart) {
+		ps.entries = append(ps.entries, a.Entries...)
+		if n := len(ps.entries); n > tailEntries {
+			ps.entries = append([]metadata.IndexEntry(nil), ps.entries[n-tailEntries:]...)
+		}
+	} else {
+		ps.entries = nil
+	}
+	ps.offsets.HighWatermark = a.HighWatermark
+}
+
+func wake(ps *partState) {
+	for ch := range ps.waiters {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// offsets returns the partition's bounds, from the cache when it is live.
+func (v *logView) offsets(ctx context.Context, p metadata.Partition) (metadata.Offsets, error) {
+	v.mu.Lock()
+	ps := v.parts[p]
+	if ps != nil && !ps.loading {
+		o := ps.offsets
+		v.mu.Unlock()
+		return o, nil
+	}
+	if ps == nil && v.live {
+		ps = &partState{loading: true, waiters: make(map[chan struct{}]struct{})}
+		v.parts[p] = ps
+	}
+	v.mu.Unlock()
+
+	os, err := v.log.Offsets(ctx, []metadata.Partition{p})
+	if err != nil {
+		return metadata.Offsets{}, err
+	}
+	o := os[0]
+	if ps == nil {
+		return o, nil
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if ps.loading {
+		ps.loading = false
+		ps.offsets.LogStart = o.LogStart
+		ps.offsets.HighWatermark = max(ps.offsets.HighWatermark, o.HighWatermark)
+	}
+	return ps.offsets, nil
+}
+
+// entries returns index entries of p from offset from on, from the cache
+// when it holds them.
+func (v *logView) entries(ctx context.Context, p metadata.Partition, from int64) ([]metadata.IndexEntry, error) {
+	v.mu.Lock()
+	if ps := v.parts[p]; ps != nil && !ps.loading && len(ps.entries) > 0 && ps.entries[0].BaseOffset <= from {
+		es := ps.entries
+		v.mu.Unlock()
+		for i := range es {
+			if es[i].LastOffset >= from {
+				return es[i:], nil
+			}
+		}
+		return nil, nil
+	}
+	v.mu.Unlock()
+	return v.log.Index(ctx, p, from, 8)
+}
+
+// subscribe registers ch to be signalled when any of ps advances. The
+// returned func unregisters it.
+func (v *logView) subscribe(ch chan struct{}, ps []metadata.Partition) func() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var states []*partState
+	for _, p := range ps {
+		st := v.parts[p]
+		if st == nil {
+			continue
+		}
+		st.waiters[ch] = struct{}{}
+		states = append(states, st)
+	}
+	return func() {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		for _, st := range states {
+			delete(st.waiters, ch)
+		}
+	}
+}
+
+// isLive reports whether waiting for notifications is meaningful.
+func (v *logView) isLive() bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.live
+}

@@ -1,0 +1,167 @@
+package produce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/sluicehq/sluice/metadata"
+)
+
+// Batch is one validated record batch bound for a partition.
+type Batch struct {
+	Topic     string // recorded in the object's footer so it explains itself
+	Partition metadata.Partition
+	Data      []byte
+
+	Records        int32 // LastOffsetDelta+1
+	FirstTimestamp int64
+	MaxTimestamp   int64
+	ProducerID     int64 // metadata.NoProducer when not idempotent
+	ProducerEpoch  int16
+	BaseSequence   int32
+}
+
+// Done receives the outcome of one Append: a result per batch, at the same
+// index, or an error (ErrFlushFailed) when nothing was committed.
+type Done func(results []metadata.BatchResult, err error)
+
+// An uploader allows faking the bucket in tests.
+type uploader interface {
+	Upload(ctx context.Context, key string, data []byte) error
+}
+
+// A committer allows faking metadata.Log in tests.
+type committer interface {
+	Commit(ctx context.Context, c metadata.Commit) ([]metadata.BatchResult, error)
+}
+
+// Deps are the buffer's collaborators.
+type Deps struct {
+	Bucket uploader
+	Log    committer
+	// NewKey returns an object key never returned before.
+	NewKey func() string
+	Logger *slog.Logger
+}
+
+// pending is one Append waiting for its flush.
+type pending struct {
+	batches []Batch
+	results []metadata.BatchResult
+	done    Done
+}
+
+// Buffer holds produced batches of every partition in memory and flushes
+// them as one object per flush: when FlushBytes are buffered, when the
+// oldest batch has waited FlushInterval, or when the buffer stops.
+//
+// Durability order, which nothing may reorder: the object is uploaded under
+// a fresh key, then committed to metadata, and only then is done called.
+type Buffer struct {
+	cfg  Config
+	deps Deps
+	mem  *semaphore.Weighted
+	in   chan *pending
+	stop chan struct{}
+
+	stopOnce sync.Once
+	closed   atomic.Bool
+	pipe     pipeline
+}
+
+// New returns a buffer; Run must be called for it to flush.
+func New(cfg Config, deps Deps) *Buffer {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	b := &Buffer{
+		cfg:  cfg,
+		deps: deps,
+		mem:  semaphore.NewWeighted(cfg.BufferBytes),
+		in:   make(chan *pending),
+		stop: make(chan struct{}),
+	}
+	b.pipe = pipeline{buf: b, uploads: make(chan struct{}, cfg.Uploads)}
+	return b
+}
+
+// Append queues batches for the next flush and calls done once they are
+// committed or have failed. It waits while the buffer is full, up to ctx's
+// end, and then returns ErrBufferFull; it returns ErrClosed after Run ended
+// or began to drain. When Append returns an error, done is never called.
+func (b *Buffer) Append(ctx context.Context, batches []Batch, done Done) error {
+	n := size(batches)
+	if n > b.cfg.BufferBytes {
+		return ErrTooLarge
+	}
+	if b.closed.Load() {
+		return ErrClosed
+	}
+	if err := b.mem.Acquire(ctx, n); err != nil {
+		return fmt.Errorf("%w: %w", ErrBufferFull, err)
+	}
+	p := &pending{batches: batches, results: make([]metadata.BatchResult, len(batches)), done: done}
+	select {
+	case b.in <- p:
+		return nil
+	case <-b.stop:
+		b.mem.Release(n)
+		return ErrClosed
+	case <-ctx.Done():
+		b.mem.Release(n)
+		return fmt.Errorf("%w: %w", ErrBufferFull, ctx.Err())
+	}
+}
+
+// Run flushes until ctx ends, then flushes what is buffered, waits for every
+// flush to be committed and answered, and returns nil.
+func (b *Buffer) Run(ctx context.Context) error {
+	open := newFlush()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer b.pipe.wait()
+	for {
+		select {
+		case p := <-b.in:
+			if open.empty() {
+				timer.Reset(b.cfg.FlushInterval)
+			}
+			open.add(p)
+			if open.bytes >= b.cfg.FlushBytes {
+				timer.Stop()
+				b.pipe.seal(open, reasonSize)
+				open = newFlush()
+			}
+		case <-timer.C:
+			b.pipe.seal(open, reasonAge)
+			open = newFlush()
+		case <-ctx.Done():
+			b.closed.Store(true)
+			b.stopOnce.Do(func() { close(b.stop) })
+			if !open.empty() {
+				b.pipe.seal(open, reasonShutdown)
+			}
+			return nil
+		}
+	}
+}
+
+func size(batches []Batch) int64 {
+	var n int64
+	for i := range batches {
+		n += int64(len(batches[i].Data))
+	}
+	return n
+}
+
+// isCanceled reports errors that are not failures of the flush itself.
+func isCanceled(err error) bool {
+	return errors.Is(err, context.Canceled)
+}

@@ -1,0 +1,220 @@
+package produce
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/sluicehq/sluice/metadata"
+)
+
+func testConfig() Config {
+	return Config{
+		FlushInterval: 250 * time.Millisecond,
+		FlushBytes:    1 << 20,
+		BufferBytes:   4 << 20,
+		Uploads:       2,
+		UploadTimeout: time.Second,
+		CommitTimeout: time.Second,
+	}
+}
+
+func batch(partition int32, size int) Batch {
+	return Batch{
+		Topic:      "t",
+		Partition:  metadata.Partition{Index: partition},
+		Data:       make([]byte, size),
+		Records:    1,
+		ProducerID: metadata.NoProducer,
+	}
+}
+
+// run starts b and returns a func that stops it and waits.
+func run(t *testing.T, b *Buffer) func() {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = b.Run(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+type answer struct {
+	results []metadata.BatchResult
+	err     error
+}
+
+func appendWait(t *testing.T, b *Buffer, batches ...Batch) chan answer {
+	t.Helper()
+	ch := make(chan answer, 1)
+	if err := b.Append(context.Background(), batches, func(r []metadata.BatchResult, err error) {
+		ch <- answer{r, err}
+	}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	return ch
+}
+
+func TestOnePutPerFlushAcrossPartitionsAndProducers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{}, &fakeLog{}
+		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer stop()
+
+		var answers []chan answer
+		for producer := range 10 {
+			for p := range int32(24) {
+				_ = producer
+				answers = append(answers, appendWait(t, b, batch(p, 100)))
+			}
+		}
+		time.Sleep(300 * time.Millisecond)
+		synctest.Wait()
+		for _, ch := range answers {
+			a := <-ch
+			if a.err != nil {
+				t.Fatalf("answer: %v", a.err)
+			}
+		}
+		if got := bk.count(); got != 1 {
+			t.Errorf("uploads = %d, want 1 for 240 batches in one flush interval", got)
+		}
+		if got := lg.count(); got != 1 {
+			t.Errorf("commits = %d, want 1", got)
+		}
+	})
+}
+
+func TestNoAnswerBeforeCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{block: make(chan struct{})}, &fakeLog{}
+		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer stop()
+
+		ch := appendWait(t, b, batch(0, 10))
+		time.Sleep(time.Second) // well past the flush interval
+		synctest.Wait()
+		select {
+		case <-ch:
+			t.Fatal("answered while the upload was still running")
+		default:
+		}
+		close(bk.block)
+		synctest.Wait()
+		a := <-ch
+		if a.err != nil || a.results[0].BaseOffset != 0 {
+			t.Fatalf("answer = %+v", a)
+		}
+	})
+}
+
+func TestFlushOnSize(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{}, &fakeLog{}
+		cfg := testConfig()
+		cfg.FlushBytes = 1000
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer stop()
+
+		ch := appendWait(t, b, batch(0, 600), batch(1, 600))
+		synctest.Wait() // no time passes: only the size can have flushed
+		if a := <-ch; a.err != nil {
+			t.Fatal(a.err)
+		}
+		if bk.count() != 1 {
+			t.Fatalf("uploads = %d, want 1", bk.count())
+		}
+	})
+}
+
+func TestFailedUploadFailsLaterSealedFlushes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{failNext: errors.New("S3 down"), block: make(chan struct{})}, &fakeLog{}
+		cfg := testConfig()
+		cfg.FlushBytes = 10
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer stop()
+
+		first := appendWait(t, b, batch(0, 10))  // sealed, upload blocked, will fail
+		second := appendWait(t, b, batch(0, 10)) // sealed behind it
+		synctest.Wait()
+		close(bk.block)
+		synctest.Wait()
+		for i, ch := range []chan answer{first, second} {
+			if a := <-ch; !errors.Is(a.err, ErrFlushFailed) {
+				t.Fatalf("flush %d: err = %v, want ErrFlushFailed", i, a.err)
+			}
+		}
+		if lg.count() != 0 {
+			t.Fatalf("commits = %d, want none after the failure", lg.count())
+		}
+		// A flush sealed after the failure was seen commits normally.
+		third := appendWait(t, b, batch(0, 10))
+		synctest.Wait()
+		if a := <-third; a.err != nil || a.results[0].BaseOffset != 0 {
+			t.Fatalf("third = %+v", a)
+		}
+	})
+}
+
+func TestFailedCommitAnswersRetriable(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{}, &fakeLog{failNext: context.DeadlineExceeded}
+		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer stop()
+		ch := appendWait(t, b, batch(0, 10))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if a := <-ch; !errors.Is(a.err, ErrFlushFailed) {
+			t.Fatalf("err = %v, want ErrFlushFailed", a.err)
+		}
+		if bk.count() != 1 {
+			t.Fatalf("uploads = %d: the orphan should have been written once", bk.count())
+		}
+	})
+}
+
+func TestBufferFullWaitsThenFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{block: make(chan struct{})}, &fakeLog{}
+		cfg := testConfig()
+		cfg.BufferBytes, cfg.FlushBytes = 100, 100
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer func() { close(bk.block); stop() }()
+
+		appendWait(t, b, batch(0, 100)) // fills the buffer; its upload blocks
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		err := b.Append(ctx, []Batch{batch(0, 10)}, func([]metadata.BatchResult, error) {})
+		if !errors.Is(err, ErrBufferFull) {
+			t.Fatalf("err = %v, want ErrBufferFull", err)
+		}
+	})
+}
+
+func TestShutdownFlushesAndAnswers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{}, &fakeLog{}
+		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		var wg sync.WaitGroup
+		ch := appendWait(t, b, batch(0, 10))
+		wg.Go(stop) // before the flush interval ends
+		wg.Wait()
+		if a := <-ch; a.err != nil {
+			t.Fatalf("err = %v", a.err)
+		}
+		err := b.Append(context.Background(), []Batch{batch(0, 1)}, func([]metadata.BatchResult, error) {})
+		if !errors.Is(err, ErrClosed) {
+			t.Fatalf("Append after stop = %v, want ErrClosed", err)
+		}
+	})
+}

@@ -1,0 +1,20 @@
+// Package produce is the agent's produce buffer: one in-memory buffer shared
+// by every partition, flushed as one object per flush.
+//
+// A flush is sealed when FlushBytes are buffered, when its first batch has
+// waited FlushInterval, or when the buffer stops. Sealed flushes upload
+// concurrently (up to Uploads at once) and commit one at a time in seal
+// order, so an idempotent producer's batches are committed in the order it
+// sent them.
+//
+// Invariants:
+//   - Durability order: upload under a key never used before, then commit,
+//     then answer. Nothing is answered from memory.
+//   - One object, so one PUT, per flush, whatever the number of partitions
+//     or producers; one commit per flush.
+//   - Memory is bounded by BufferBytes: an Append waits for room and gives
+//     up with ErrBufferFull at its deadline.
+//   - When a flush fails, every flush sealed before the failure was seen
+//     fails too, without committing: no producer gets a later batch
+//     committed after an earlier one was lost.
+package produce

@@ -1,0 +1,93 @@
+package produce
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/sluicehq/sluice/metadata"
+)
+
+// fakeBucket counts uploads and can fail or block them.
+type fakeBucket struct {
+	mu         sync.Mutex
+	uploads    map[string][]byte
+	failNext   error
+	block      chan struct{} // when set, uploads wait for it to close
+	uploadKeys []string
+}
+
+func (b *fakeBucket) Upload(ctx context.Context, key string, data []byte) error {
+	b.mu.Lock()
+	block := b.block
+	b.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.failNext; err != nil {
+		b.failNext = nil
+		return err
+	}
+	if b.uploads == nil {
+		b.uploads = make(map[string][]byte)
+	}
+	b.uploads[key] = data
+	b.uploadKeys = append(b.uploadKeys, key)
+	return nil
+}
+
+func (b *fakeBucket) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.uploadKeys)
+}
+
+// fakeLog assigns dense offsets per partition and records commits.
+type fakeLog struct {
+	mu       sync.Mutex
+	next     map[metadata.Partition]int64
+	commits  []metadata.Commit
+	failNext error
+}
+
+func (l *fakeLog) Commit(_ context.Context, c metadata.Commit) ([]metadata.BatchResult, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.failNext; err != nil {
+		l.failNext = nil
+		return nil, err
+	}
+	if l.next == nil {
+		l.next = make(map[metadata.Partition]int64)
+	}
+	l.commits = append(l.commits, c)
+	out := make([]metadata.BatchResult, len(c.Batches))
+	for i, b := range c.Batches {
+		out[i].BaseOffset = l.next[b.Partition]
+		l.next[b.Partition] += int64(b.Records)
+	}
+	return out, nil
+}
+
+func (l *fakeLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.commits)
+}
+
+func keys() func() string {
+	var mu sync.Mutex
+	n := 0
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		return fmt.Sprintf("ingest/%06d", n)
+	}
+}

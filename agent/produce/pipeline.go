@@ -1,0 +1,153 @@
+package produce
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/segment"
+)
+
+// pipeline uploads sealed flushes concurrently and commits them one at a
+// time in seal order. Commit order matters: an idempotent producer's next
+// batch may sit in the next flush, and committing it first would look like
+// a sequence gap.
+type pipeline struct {
+	buf     *Buffer
+	uploads chan struct{} // semaphore of concurrent uploads
+	wg      sync.WaitGroup
+
+	mu       sync.Mutex
+	seq      uint64        // last sealed flush
+	prev     chan struct{} // closed when the last sealed flush is done
+	failedTo uint64        // flushes up to this seq fail without commit
+}
+
+// seal starts f on its way to the bucket. It never blocks on I/O.
+func (pl *pipeline) seal(f *flush, reason flushReason) {
+	pl.mu.Lock()
+	pl.seq++
+	f.seq = pl.seq
+	prev, done := pl.prev, make(chan struct{})
+	pl.prev = done
+	pl.mu.Unlock()
+
+	flushes.Add(context.Background(), 1, reasonAttr[reason])
+	pl.wg.Add(1)
+	go func() {
+		defer pl.wg.Done()
+		defer close(done)
+		pl.run(f, prev)
+	}()
+}
+
+// run uploads f, waits for the flush before it, commits f and answers its
+// producers. The context is detached from the buffer's: a flush already
+// sealed finishes even while the agent drains.
+func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
+	b := pl.buf
+	defer b.mem.Release(int64(f.bytes))
+	ctx := context.Background()
+
+	key := b.deps.NewKey()
+	data, commit, err := encode(f, key)
+	if err == nil {
+		err = pl.upload(ctx, key, data)
+	}
+	if prev != nil {
+		<-prev
+	}
+	if err == nil && pl.failedBefore(f.seq) {
+		err = fmt.Errorf("%w: an earlier flush failed", ErrFlushFailed)
+	}
+	if err == nil {
+		err = pl.commit(ctx, f, commit)
+	}
+	if err != nil {
+		pl.fail(f.seq)
+		b.deps.Logger.Warn("flush failed; producers will retry", "segment", key, "err", err)
+	}
+	f.finish(err)
+}
+
+func (pl *pipeline) upload(ctx context.Context, key string, data []byte) error {
+	pl.uploads <- struct{}{}
+	defer func() { <-pl.uploads }()
+	ctx, cancel := context.WithTimeout(ctx, pl.buf.cfg.UploadTimeout)
+	defer cancel()
+	if err := pl.buf.deps.Bucket.Upload(ctx, key, data); err != nil {
+		return fmt.Errorf("%w: uploading %s: %w", ErrFlushFailed, key, err)
+	}
+	return nil
+}
+
+// commit makes the uploaded object visible and fills in each batch's result.
+// After an error the object is an orphan: cleanup deletes it once its grace
+// period has passed and no index entry names it.
+func (pl *pipeline) commit(ctx context.Context, f *flush, c metadata.Commit) error {
+	ctx, cancel := context.WithTimeout(ctx, pl.buf.cfg.CommitTimeout)
+	defer cancel()
+	results, err := pl.buf.deps.Log.Commit(ctx, c)
+	if err != nil {
+		return fmt.Errorf("%w: committing %s: %w", ErrFlushFailed, c.Object, err)
+	}
+	if len(results) != len(c.Batches) {
+		return fmt.Errorf("%w: committing %s: %d results for %d batches", ErrFlushFailed, c.Object, len(results), len(c.Batches))
+	}
+	i := 0
+	for _, s := range f.sections {
+		for _, r := range s.refs {
+			r.p.results[r.idx] = results[i]
+			i++
+		}
+	}
+	return nil
+}
+
+// fail makes every flush sealed so far fail without committing, so that no
+// later flush commits a producer's batch whose predecessor was lost here.
+func (pl *pipeline) fail(seq uint64) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.failedTo = max(pl.failedTo, pl.seq)
+}
+
+func (pl *pipeline) failedBefore(seq uint64) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	return seq <= pl.failedTo
+}
+
+func (pl *pipeline) wait() { pl.wg.Wait() }
+
+// encode writes f as one object and describes its batches for the commit,
+// in the same order.
+func encode(f *flush, key string) ([]byte, metadata.Commit, error) {
+	var out bytes.Buffer
+	out.Grow(f.bytes + 4096)
+	w := segment.NewWriter(&out, segment.KindIngest)
+	c := metadata.Commit{Object: key, Batches: make([]metadata.CommitBatch, 0, len(f.waiters))}
+	for _, s := range f.sections {
+		sec := segment.Section{Topic: s.topic, TopicID: s.part.Topic, Partition: s.part.Index}
+		for _, r := range s.refs {
+			b := &r.p.batches[r.idx]
+			pos, err := w.WriteBatch(sec, b.Data, segment.BatchMeta{
+				Records: b.Records, FirstTimestamp: b.FirstTimestamp, MaxTimestamp: b.MaxTimestamp,
+			})
+			if err != nil {
+				return nil, c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
+			}
+			c.Batches = append(c.Batches, metadata.CommitBatch{
+				Partition: s.part, Pos: pos, Len: int64(len(b.Data)), Records: b.Records,
+				MaxTimestamp: b.MaxTimestamp, ProducerID: b.ProducerID,
+				ProducerEpoch: b.ProducerEpoch, BaseSequence: b.BaseSequence,
+			})
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
+	}
+	return out.Bytes(), c, nil
+}

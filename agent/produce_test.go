@@ -1,0 +1,177 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/sluicehq/sluice/agent"
+	"github.com/sluicehq/sluice/agent/agenttest"
+)
+
+func client(t *testing.T, a *agenttest.Agent, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(a.Addr())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestProduceThenConsumeAtAckedOffsets(t *testing.T) {
+	a := agenttest.Start(t, agenttest.WithConfig(func(c *agent.Config) { c.DefaultPartitions = 4 }))
+	ctx := testCtx(t)
+	cl := client(t, a, kgo.DefaultProduceTopic("orders"), kgo.AllowAutoTopicCreation())
+
+	acked := map[string]*kgo.Record{}
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for i := range 2000 {
+		r := &kgo.Record{Key: []byte(fmt.Sprint(i % 7)), Value: []byte(fmt.Sprint(i))}
+		wg.Add(1)
+		cl.Produce(ctx, r, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			if err != nil {
+				t.Errorf("produce %s: %v", r.Value, err)
+			}
+			mu.Lock()
+			acked[string(r.Value)] = r
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+
+	consumer := client(t, a, kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	seen := 0
+	next := map[int32]int64{}
+	for seen < len(acked) {
+		fs := consumer.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("consumed %d of %d: %v", seen, len(acked), err)
+		}
+		fs.EachError(func(_ string, p int32, err error) { t.Fatalf("partition %d: %v", p, err) })
+		fs.EachRecord(func(r *kgo.Record) {
+			want := acked[string(r.Value)]
+			if want == nil || want.Partition != r.Partition || want.Offset != r.Offset {
+				t.Fatalf("record %s at %d/%d, acked at %+v", r.Value, r.Partition, r.Offset, want)
+			}
+			if r.Offset != next[r.Partition] {
+				t.Fatalf("partition %d: offset %d, want %d (gap or duplicate)", r.Partition, r.Offset, next[r.Partition])
+			}
+			next[r.Partition]++
+			seen++
+		})
+	}
+}
+
+// batchWith builds a valid one-record v2 batch, then lets mutate bend it.
+func batchWith(value []byte, mutate func([]byte)) []byte {
+	rb := kmsg.RecordBatch{
+		Magic:           2,
+		Attributes:      0,
+		LastOffsetDelta: 0,
+		FirstTimestamp:  time.Now().UnixMilli(),
+		MaxTimestamp:    time.Now().UnixMilli(),
+		ProducerID:      -1,
+		ProducerEpoch:   -1,
+		FirstSequence:   -1,
+		NumRecords:      1,
+	}
+	rec := kmsg.Record{Value: value}
+	recBytes := rec.AppendTo(nil)
+	// The length varint of 0 took one byte; the real length takes more when
+	// the record is large, so measure again after setting it.
+	rec.Length = int32(len(recBytes) - 1)
+	for {
+		rb.Records = rec.AppendTo(nil)
+		body := int32(len(rb.Records) - varintLen(rec.Length))
+		if body == rec.Length {
+			break
+		}
+		rec.Length = body
+	}
+	b := rb.AppendTo(nil)
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	if mutate != nil {
+		mutate(b)
+	}
+	return b
+}
+
+func produceRaw(t *testing.T, cl *kgo.Client, topic string, records []byte) int16 {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 5000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = records
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
+}
+
+func TestProduceRejectsBadBatches(t *testing.T) {
+	a := agenttest.Start(t)
+	cl := client(t, a)
+	ctx := testCtx(t)
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "bad"); err != nil {
+		t.Fatal(err)
+	}
+	v := []byte("v")
+	cases := []struct {
+		name    string
+		records []byte
+		want    *kerr.Error
+	}{
+		{"valid", batchWith(v, nil), nil},
+		{"wrong crc", batchWith(v, func(b []byte) { b[len(b)-1] ^= 0xff }), kerr.CorruptMessage},
+		{"magic 1", batchWith(v, func(b []byte) { b[16] = 1 }), kerr.UnsupportedForMessageFormat},
+		{"truncated", batchWith(v, nil)[:30], kerr.CorruptMessage},
+		{"trailing garbage", append(batchWith(v, nil), 1, 2, 3), kerr.CorruptMessage},
+		{"over max.message.bytes", batchWith(make([]byte, 2<<20), nil), kerr.MessageTooLarge},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code := produceRaw(t, cl, "bad", c.records)
+			if want := int16(0); c.want != nil {
+				want = c.want.Code
+				if code != want {
+					t.Fatalf("code = %v, want %v", kerr.ErrorForCode(code), c.want)
+				}
+			} else if code != 0 {
+				t.Fatalf("code = %v, want success", kerr.ErrorForCode(code))
+			}
+		})
+	}
+}
+
+func varintLen(v int32) int {
+	return len(binary.AppendVarint(nil, int64(v)))
+}
