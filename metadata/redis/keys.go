@@ -1,0 +1,70 @@
+package redis
+
+import (
+	"fmt"
+
+	"github.com/sluicehq/sluice/metadata"
+)
+
+// Every key the store uses is built here. The part in braces is the Redis
+// Cluster hash tag: keys with the same tag live in the same slot, so one
+// script may touch them all. A partition's keys share one tag, and the topic
+// registry's keys share another.
+
+// epochKey holds the store epoch, a random value set once per data set;
+// see Open and commitScript.
+func epochKey() string { return "sluice:epoch" }
+
+// producerIDKey is the counter InitProducerID increments.
+func producerIDKey() string { return "sluice:producer-id" }
+
+// durabilityProbeKey is written by CheckDurability to have a write that
+// replicas must confirm.
+func durabilityProbeKey() string { return "sluice:durability-probe" }
+
+// commitsChannel carries one message per commit; see commitScript.
+func commitsChannel() string { return "sluice:commits" }
+
+// topicNamesKey is a set of every topic name.
+func topicNamesKey() string { return "sluice:{topics}:names" }
+
+// topicIDsKey is a hash from topic ID (UUID form) to topic name, so that an
+// ID is never registered twice.
+func topicIDsKey() string { return "sluice:{topics}:ids" }
+
+// topicKey is a hash per topic: "id", "partitions" and "config:<name>"
+// fields. A name holding braces cannot move the key out of the {topics}
+// slot: the first brace pair sets the tag.
+func topicKey(name string) string { return "sluice:{topics}:topic:" + name }
+
+// partitionName is a partition's name in keys and notifications.
+func partitionName(p metadata.Partition) string {
+	return fmt.Sprintf("%s:%d", p.Topic, p.Index)
+}
+
+func partitionTag(p metadata.Partition) string { return "sluice:{p:" + partitionName(p) + "}" }
+
+// stateKey is a hash: "hw" the next offset, "start" the log-start offset
+// (absent means 0) and "maxts" the largest entry max timestamp. The key
+// exists exactly while the partition does: commits to a partition without
+// it fail with ErrUnknownTopic.
+func stateKey(p metadata.Partition) string { return partitionTag(p) + ":state" }
+
+// indexKey is a sorted set of index entries scored by base offset; members
+// are encoded by encodeEntry.
+func indexKey(p metadata.Partition) string { return partitionTag(p) + ":index" }
+
+// timesKey is a sorted set of the base offsets of the entries whose max
+// timestamp is above every earlier entry's, scored by that timestamp. The
+// first entry at or after a time is always one of them.
+func timesKey(p metadata.Partition) string { return partitionTag(p) + ":times" }
+
+// producersKey is a hash from producer id to its sequences on the
+// partition: "epoch;first,last,base;..." with the last 5 batches, oldest
+// first.
+func producersKey(p metadata.Partition) string { return partitionTag(p) + ":producers" }
+
+// partitionKeys are all keys of p, in the order commitScript takes them.
+func partitionKeys(p metadata.Partition) []string {
+	return []string{stateKey(p), indexKey(p), timesKey(p), producersKey(p)}
+}

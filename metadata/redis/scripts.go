@@ -1,0 +1,286 @@
+package redis
+
+import "github.com/redis/go-redis/v9"
+
+// Every Lua script the store runs. Numbers cross into Lua as strings and are
+// doubles there, exact up to 2^53; offsets, positions and sequences stay far
+// below that. Integers are written back with string.format('%d') because
+// tostring would switch to exponent notation past 1e14. Timestamps are kept
+// as the strings the caller sent, so they come back exactly.
+
+// scripts are loaded into the server's cache at Open, so that the first
+// Commit is one EVALSHA too.
+var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
+	createTopicScript, deleteTopicScript, addPartitionsScript, alterConfigsScript}
+
+// commitScript assigns offsets to one object's batches, for every partition
+// of the commit, in one atomic step; see Store.Commit.
+//
+// KEYS[1]            the store epoch
+// KEYS[4g-2 .. 4g+1] for partition group g = 1..G: state, index, times and
+//
+//	producers keys (keys.go)
+//
+// ARGV[1]  the store epoch the caller opened with
+// ARGV[2]  the object key
+// ARGV[3]  the channel to publish the notification on
+// ARGV[4]  G, the number of partition groups
+// then per group: the partition name, the batch count n, and n batches of 7
+// fields: pos, len, records, max timestamp, producer id, producer epoch,
+// base sequence.
+//
+// Returns {0} when the epoch is missing or differs: nothing is written.
+// Otherwise {1, then per group: log start, then per batch: code, offset}.
+// Codes: 0 accepted at offset; 1 duplicate, first given offset; 2 out of
+// order sequence; 3 stale producer epoch; 4 unknown partition (offset 0).
+//
+// Per partition it follows Kafka 3.x idempotence: a producer new to the
+// partition or in a newer epoch must start at sequence 0; an older epoch is
+// fenced; the last 5 batches are kept and a retry of one is a duplicate.
+// Consecutive accepted batches that follow each other in the object are
+// indexed as one entry; a duplicate or refused batch ends the run. When any
+// entry was added it publishes, on ARGV[3], lines
+//
+//	p <partition name> <new high watermark>
+//	e <index entry member>
+//
+// for each partition with new entries.
+var commitScript = redis.NewScript(`
+local MAXSEQ = 2147483647
+local function fmt(n) return string.format('%d', n) end
+local function lastseq(base, records)
+  local inc = records - 1
+  if base > MAXSEQ - inc then return inc - (MAXSEQ - base) - 1 end
+  return base + inc
+end
+local function nextseq(s)
+  if s == MAXSEQ then return 0 end
+  return s + 1
+end
+local function decode(v)
+  if not v then return nil end
+  local p, first = {batches = {}}, true
+  for part in string.gmatch(v, '[^;]+') do
+    if first then
+      p.epoch, first = tonumber(part), false
+    else
+      local f, l, o = string.match(part, '^(%-?%d+),(%-?%d+),(%-?%d+)$')
+      p.batches[#p.batches + 1] = {tonumber(f), tonumber(l), tonumber(o)}
+    end
+  end
+  return p
+end
+local function encode(p)
+  local parts = {fmt(p.epoch)}
+  for _, b in ipairs(p.batches) do parts[#parts + 1] = fmt(b[1]) .. ',' .. fmt(b[2]) .. ',' .. fmt(b[3]) end
+  return table.concat(parts, ';')
+end
+-- check returns a batch's code and, for a duplicate, its first offset.
+local function check(p, epoch, first, last)
+  if p == nil or epoch > p.epoch then
+    if first ~= 0 then return 2 end
+    return 0
+  end
+  if epoch < p.epoch then return 3 end
+  for _, b in ipairs(p.batches) do
+    if b[1] == first and b[2] == last then return 1, b[3] end
+  end
+  local n = #p.batches
+  if n > 0 and first ~= nextseq(p.batches[n][2]) then return 2 end
+  return 0
+end
+local function accept(p, epoch, first, last, base)
+  if p == nil or p.epoch ~= epoch then p = {epoch = epoch, batches = {}} end
+  p.batches[#p.batches + 1] = {first, last, base}
+  if #p.batches > 5 then table.remove(p.batches, 1) end
+  return p
+end
+
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+local object = ARGV[2]
+local out, note, a = {1}, {}, 5
+for g = 1, tonumber(ARGV[4]) do
+  local state, index, times, prods = KEYS[4*g - 2], KEYS[4*g - 1], KEYS[4*g], KEYS[4*g + 1]
+  local name, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
+  local hwraw = redis.call('HGET', state, 'hw')
+  if not hwraw then
+    out[#out + 1] = 0
+    for i = 1, n do out[#out + 1] = 4; out[#out + 1] = 0 end
+    a = a + 7*n
+  else
+    local hw = tonumber(hwraw)
+    local maxts = redis.call('HGET', state, 'maxts')
+    out[#out + 1] = tonumber(redis.call('HGET', state, 'start') or '0')
+    local producers, dirty, entries, run = {}, {}, {}, nil
+    local function close()
+      if not run then return end
+      local m = fmt(run.base) .. ',' .. fmt(run.last) .. ',' .. run.ts .. ',' ..
+        fmt(run.pos) .. ',' .. fmt(run.stop - run.pos) .. ',' .. object
+      redis.call('ZADD', index, run.base, m)
+      if not maxts or tonumber(run.ts) > tonumber(maxts) then
+        redis.call('ZADD', times, run.ts, fmt(run.base))
+        maxts = run.ts
+      end
+      entries[#entries + 1] = m
+      run = nil
+    end
+    for i = 1, n do
+      local pos, len, records = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+      local ts, pid = ARGV[a + 3], ARGV[a + 4]
+      local epoch, seq = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+      a = a + 7
+      local code, base = 0, hw
+      if tonumber(pid) >= 0 then
+        if producers[pid] == nil then producers[pid] = decode(redis.call('HGET', prods, pid)) or false end
+        local p = producers[pid] or nil
+        local last = lastseq(seq, records)
+        code, base = check(p, epoch, seq, last)
+        if code == 0 then
+          base = hw
+          producers[pid] = accept(p, epoch, seq, last, hw)
+          dirty[pid] = true
+        end
+      end
+      if code == 0 then
+        hw = hw + records
+        if run and run.stop == pos then
+          run.last, run.stop = hw - 1, pos + len
+          if tonumber(ts) > tonumber(run.ts) then run.ts = ts end
+        else
+          close()
+          run = {base = base, last = hw - 1, ts = ts, pos = pos, stop = pos + len}
+        end
+      else
+        close()
+      end
+      out[#out + 1] = code
+      out[#out + 1] = base or 0
+    end
+    close()
+    for pid in pairs(dirty) do redis.call('HSET', prods, pid, encode(producers[pid])) end
+    if #entries > 0 then
+      redis.call('HSET', state, 'hw', fmt(hw), 'maxts', maxts)
+      note[#note + 1] = 'p ' .. name .. ' ' .. fmt(hw)
+      for _, m in ipairs(entries) do note[#note + 1] = 'e ' .. m end
+    end
+  end
+end
+if #note > 0 then redis.call('PUBLISH', ARGV[3], table.concat(note, '\n')) end
+return out
+`)
+
+// indexScript reads the index entries of one partition from an offset.
+//
+// KEYS[1] the partition's index key
+// KEYS[2] the partition's state key
+// ARGV[1] from: the first offset wanted
+// ARGV[2] limit: the most entries to return, at least 1
+//
+// Returns the members, in offset order, of up to limit entries whose last
+// offset is >= from and >= the log start.
+var indexScript = redis.NewScript(`
+local from = math.max(tonumber(ARGV[1]), tonumber(redis.call('HGET', KEYS[2], 'start') or '0'))
+local limit = tonumber(ARGV[2])
+local out = {}
+local prev = redis.call('ZREVRANGEBYSCORE', KEYS[1], string.format('%d', from), '-inf', 'LIMIT', 0, 1)
+if prev[1] and tonumber(string.match(prev[1], '^%-?%d+,(%-?%d+),')) >= from then
+  out[1] = prev[1]
+end
+if limit > #out then
+  local rest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', from), '+inf',
+    'LIMIT', 0, limit - #out)
+  for _, m in ipairs(rest) do out[#out + 1] = m end
+end
+return out
+`)
+
+// offsetForTimeScript finds the first index entry whose max timestamp is at
+// or after a time.
+//
+// KEYS[1] the partition's times key
+// KEYS[2] the partition's index key
+// ARGV[1] the timestamp, in milliseconds
+//
+// Returns the entry's member, or nil if there is none.
+var offsetForTimeScript = redis.NewScript(`
+local base = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf', 'LIMIT', 0, 1)[1]
+if not base then return false end
+return redis.call('ZRANGEBYSCORE', KEYS[2], base, base)[1] or false
+`)
+
+// createTopicScript registers a topic whose partitions' state keys the
+// caller has already created.
+//
+// KEYS[1] the topic names set
+// KEYS[2] the topic IDs hash
+// KEYS[3] the topic's hash
+// ARGV[1] name, ARGV[2] ID (UUID form), ARGV[3] partition count,
+// ARGV[4..] config name and value pairs
+//
+// Returns 1 when created, 0 when the name is taken, -1 when the ID is.
+var createTopicScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return -1 end
+redis.call('HSET', KEYS[3], 'id', ARGV[2], 'partitions', ARGV[3])
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[3], 'config:' .. ARGV[i], ARGV[i + 1]) end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+`)
+
+// deleteTopicScript unregisters a topic, once the caller has deleted its
+// partitions' keys.
+//
+// KEYS[1] the topic names set, KEYS[2] the topic IDs hash, KEYS[3] the
+// topic's hash
+// ARGV[1] name, ARGV[2] the ID the caller read
+//
+// Returns 1 when deleted, 0 when there is no such topic or it has another
+// ID (it was deleted and created again meanwhile).
+var deleteTopicScript = redis.NewScript(`
+if redis.call('HGET', KEYS[3], 'id') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[2], ARGV[2])
+redis.call('SREM', KEYS[1], ARGV[1])
+return 1
+`)
+
+// addPartitionsScript raises a topic's partition count, once the caller
+// has created the new partitions' state keys.
+//
+// KEYS[1] the topic's hash
+// ARGV[1] the new total, ARGV[2] the ID the caller read
+//
+// Returns 1 when raised, 0 when total is not above the count, -1 when
+// there is no such topic or it has another ID.
+var addPartitionsScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[2] then return -1 end
+if tonumber(redis.call('HGET', KEYS[1], 'partitions')) >= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'partitions', ARGV[1])
+return 1
+`)
+
+// alterConfigsScript changes a topic's configs.
+//
+// KEYS[1] the topic's hash
+// ARGV[1] "1" to delete every config first, else "0"
+// ARGV[2..] triples: config name, "set" or "delete", value
+//
+// Returns 1 when done, 0 when there is no such topic.
+var alterConfigsScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 7) == 'config:' then redis.call('HDEL', KEYS[1], f) end
+  end
+end
+for i = 2, #ARGV, 3 do
+  if ARGV[i + 1] == 'set' then
+    redis.call('HSET', KEYS[1], 'config:' .. ARGV[i], ARGV[i + 2])
+  else
+    redis.call('HDEL', KEYS[1], 'config:' .. ARGV[i])
+  end
+end
+return 1
+`)
