@@ -73,17 +73,15 @@ func (s *Store) start(ctx context.Context) error {
 	return s.readEpoch(ctx)
 }
 
-// loadScripts puts every script in the server's cache in one round trip, so
-// that EVALSHA finds them.
+// loadScripts puts every script in the server's cache, so that EVALSHA
+// finds them. Not in a pipeline: go-redis's Script.Load then records the
+// queued command's empty reply as the script's hash, and every EVALSHA
+// after it misses.
 func loadScripts(ctx context.Context, c *redis.Client) error {
-	_, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, sc := range scripts {
-			sc.Load(ctx, p)
+	for _, sc := range scripts {
+		if err := sc.Load(ctx, c).Err(); err != nil {
+			return fmt.Errorf("loading scripts: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("loading scripts: %w", err)
 	}
 	return nil
 }

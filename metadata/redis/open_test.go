@@ -1,0 +1,70 @@
+package redis
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/integration/testenv"
+)
+
+func TestOpenBadURL(t *testing.T) {
+	for _, u := range []string{"", "localhost:6379", "http://localhost:6379", "redis://localhost:notaport",
+		"redis://user:hunter2@localhost:6379/notadb"} {
+		_, err := Open(t.Context(), u)
+		if err == nil {
+			t.Errorf("Open(%q) succeeded", u)
+			continue
+		}
+		if !strings.Contains(err.Error(), "want redis://") || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q): %v; want the expected form, and no password", u, err)
+		}
+	}
+}
+
+func TestOpenUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nothing listens there now
+	start := time.Now()
+	_, err = Open(t.Context(), "redis://"+addr+"/0")
+	if err == nil || !strings.Contains(err.Error(), addr) || !strings.Contains(err.Error(), "check that Redis runs") {
+		t.Fatalf("Open of a closed port: %v; want an error naming %s and what to check", err, addr)
+	}
+	if d := time.Since(start); d > openTimeout+time.Second {
+		t.Fatalf("Open of a closed port took %v", d)
+	}
+}
+
+func TestCheckDurability(t *testing.T) {
+	plain := testenv.StartRedis(t)
+	if err := openStore(t, plain.URL()).CheckDurability(t.Context()); !errors.Is(err, ErrNotDurable) {
+		t.Errorf("CheckDurability without AOF: %v, want ErrNotDurable", err)
+	}
+	aof := testenv.StartRedis(t, testenv.WithAOF())
+	if err := openStore(t, aof.URL()).CheckDurability(t.Context()); err != nil {
+		t.Errorf("CheckDurability with appendfsync always: %v", err)
+	}
+	managed := testenv.StartRedis(t, testenv.WithArgs("--rename-command", "CONFIG", ""))
+	if err := openStore(t, managed.URL()).CheckDurability(t.Context()); err != nil {
+		t.Errorf("CheckDurability without CONFIG, as on a managed service: %v", err)
+	}
+}
+
+func TestCheckDurabilityReplica(t *testing.T) {
+	primary := testenv.StartRedis(t)
+	host, port, _ := net.SplitHostPort(primary.Addr())
+	testenv.StartRedis(t, testenv.WithArgs("--replicaof", host, port))
+	s := openStore(t, primary.URL())
+	// The replica connects and syncs in the background.
+	var err error
+	eventually(t, "a replica to confirm writes", func() bool {
+		err = s.CheckDurability(t.Context())
+		return err == nil
+	})
+}
