@@ -105,6 +105,11 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 				total += n
 				budget -= n
 			}
+			if sp.RecordBatches == nil {
+				// Kafka sends empty records, never null: librdkafka
+				// refuses a null message set.
+				sp.RecordBatches = []byte{}
+			}
 			st.Partitions = append(st.Partitions, sp)
 		}
 		resp.Topics = append(resp.Topics, st)

@@ -63,6 +63,7 @@ func (srv *Server) registerAPIs() {
 	srv.register(37, 0, 3, syncHandler(srv.handleCreatePartitions))
 	srv.register(44, 0, 1, syncHandler(srv.handleIncrementalAlterConfigs))
 	srv.register(60, 0, 1, syncHandler(srv.handleDescribeCluster))
+	srv.registerGroupAPIs()
 }
 
 // dispatch hands the request to its handler.

@@ -95,9 +95,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	srv.topics = newTopicCache(deps.Store, cfg.MetadataCacheTTL)
 	srv.view = newLogView(deps.Store, tiering.NewReader(deps.Bucket, cfg.FetchCacheBytes))
-	srv.buf = produce.New(cfg.Produce, produce.Deps{
-		Bucket: deps.Bucket, Log: deps.Store, NewKey: deps.NewObjectKey, Logger: deps.Logger,
-	})
+	pdeps := produce.Deps{Bucket: deps.Bucket, Log: deps.Store, NewKey: deps.NewObjectKey, Logger: deps.Logger}
+	if o, ok := deps.Store.(metadata.OrphanLog); ok {
+		pdeps.Orphans = o
+	}
+	srv.buf = produce.New(cfg.Produce, pdeps)
 	srv.registerAPIs()
 	return srv, nil
 }

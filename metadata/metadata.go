@@ -163,3 +163,18 @@ type Watcher interface {
 	// what it cached. fn must not block.
 	Watch(ctx context.Context, fn func([]Appended)) error
 }
+
+// OrphanLog is an optional capability of a Log: a record of objects that
+// were uploaded, or may have been, but whose commit failed. Cleanup deletes
+// each one after a grace period unless an index entry names it (a commit
+// that timed out may still have landed).
+type OrphanLog interface {
+	// RecordOrphan notes key. Recording a key twice keeps the first time.
+	RecordOrphan(ctx context.Context, key string) error
+	// Orphans returns up to limit recorded keys, oldest first; an empty
+	// slice if none.
+	Orphans(ctx context.Context, limit int) ([]string, error)
+	// ForgetOrphan removes key from the record; a missing key is not an
+	// error.
+	ForgetOrphan(ctx context.Context, key string) error
+}

@@ -42,10 +42,18 @@ type committer interface {
 	Commit(ctx context.Context, c metadata.Commit) ([]metadata.BatchResult, error)
 }
 
+// An orphanRecorder remembers objects whose commit failed, for cleanup.
+type orphanRecorder interface {
+	RecordOrphan(ctx context.Context, key string) error
+}
+
 // Deps are the buffer's collaborators.
 type Deps struct {
 	Bucket uploader
 	Log    committer
+	// Orphans, when set, records every object that was or may have been
+	// uploaded but was never committed.
+	Orphans orphanRecorder
 	// NewKey returns an object key never returned before.
 	NewKey func() string
 	Logger *slog.Logger
@@ -81,6 +89,7 @@ func New(cfg Config, deps Deps) *Buffer {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
 	}
+	initMetrics()
 	b := &Buffer{
 		cfg:  cfg,
 		deps: deps,

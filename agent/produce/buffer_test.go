@@ -165,8 +165,8 @@ func TestFailedUploadFailsLaterSealedFlushes(t *testing.T) {
 
 func TestFailedCommitAnswersRetriable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		bk, lg := &fakeBucket{}, &fakeLog{failNext: context.DeadlineExceeded}
-		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		bk, lg, orphans := &fakeBucket{}, &fakeLog{failNext: context.DeadlineExceeded}, &fakeOrphans{}
+		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys(), Orphans: orphans})
 		stop := run(t, b)
 		defer stop()
 		ch := appendWait(t, b, batch(0, 10))
@@ -177,6 +177,9 @@ func TestFailedCommitAnswersRetriable(t *testing.T) {
 		}
 		if bk.count() != 1 {
 			t.Fatalf("uploads = %d: the orphan should have been written once", bk.count())
+		}
+		if got := orphans.recorded(); len(got) != 1 || got[0] != bk.uploadKeys[0] {
+			t.Fatalf("orphans recorded = %v, want the uploaded %v", got, bk.uploadKeys)
 		}
 	})
 }

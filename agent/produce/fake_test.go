@@ -91,3 +91,22 @@ func keys() func() string {
 		return fmt.Sprintf("ingest/%06d", n)
 	}
 }
+
+// fakeOrphans records orphaned keys.
+type fakeOrphans struct {
+	mu   sync.Mutex
+	keys []string
+}
+
+func (o *fakeOrphans) RecordOrphan(_ context.Context, key string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.keys = append(o.keys, key)
+	return nil
+}
+
+func (o *fakeOrphans) recorded() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.keys...)
+}

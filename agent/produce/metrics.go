@@ -17,9 +17,16 @@ var (
 		m := make(map[flushReason]metric.AddOption, len(flushReasons))
 		for _, r := range flushReasons {
 			m[r] = metric.WithAttributes(attribute.String("reason", string(r)))
-			// Pre-initialise every label value to 0 so dashboards see them.
-			flushes.Add(context.Background(), 0, m[r])
 		}
 		return m
 	}()
 )
+
+// initMetrics sets every label value to 0 so dashboards see them before the
+// first flush. It runs when a buffer is made, after cmd installed the meter
+// provider: adds made before that are not carried over.
+func initMetrics() {
+	for _, r := range flushReasons {
+		flushes.Add(context.Background(), 0, reasonAttr[r])
+	}
+}

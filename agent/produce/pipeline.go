@@ -66,10 +66,28 @@ func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
 		err = pl.commit(ctx, f, commit)
 	}
 	if err != nil {
-		pl.fail(f.seq)
+		pl.fail()
 		b.deps.Logger.Warn("flush failed; producers will retry", "segment", key, "err", err)
+		if data != nil {
+			pl.recordOrphan(key)
+		}
 	}
 	f.finish(err)
+}
+
+// recordOrphan notes an object that may sit in the bucket uncommitted. If
+// even that fails (metadata unreachable), the log line is what is left; a
+// sweep of the bucket against the index finds it later.
+func (pl *pipeline) recordOrphan(key string) {
+	rec := pl.buf.deps.Orphans
+	if rec == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), pl.buf.cfg.CommitTimeout)
+	defer cancel()
+	if err := rec.RecordOrphan(ctx, key); err != nil {
+		pl.buf.deps.Logger.Warn("recording orphaned object", "segment", key, "err", err)
+	}
 }
 
 func (pl *pipeline) upload(ctx context.Context, key string, data []byte) error {
@@ -108,7 +126,7 @@ func (pl *pipeline) commit(ctx context.Context, f *flush, c metadata.Commit) err
 
 // fail makes every flush sealed so far fail without committing, so that no
 // later flush commits a producer's batch whose predecessor was lost here.
-func (pl *pipeline) fail(seq uint64) {
+func (pl *pipeline) fail() {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
 	pl.failedTo = max(pl.failedTo, pl.seq)

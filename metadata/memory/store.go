@@ -35,6 +35,7 @@ type Store struct {
 	parts        map[metadata.Partition]*partition
 	nextProducer int64
 	watchers     map[*watcher]struct{}
+	orphans      orphanSet
 }
 
 // Fault is an error to inject once. Unlike a plain error field, it may be

@@ -80,6 +80,7 @@ func AcceptanceTest(t *testing.T, newStore func(t *testing.T) Store, opts ...Opt
 		{"Watch", testWatch},
 		{"WatchStops", testWatchStops},
 		{"ConcurrentCommits", testConcurrentCommits},
+		{"Orphans", testOrphans},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })

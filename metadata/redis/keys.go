@@ -68,3 +68,7 @@ func producersKey(p metadata.Partition) string { return partitionTag(p) + ":prod
 func partitionKeys(p metadata.Partition) []string {
 	return []string{stateKey(p), indexKey(p), timesKey(p), producersKey(p)}
 }
+
+// orphansKey is a sorted set of object keys whose commit failed, scored by
+// the time they were recorded in Unix milliseconds.
+func orphansKey() string { return "sluice:orphans" }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/sluicehq/sluice/agent"
+	"github.com/sluicehq/sluice/metadata/redis"
+	"github.com/sluicehq/sluice/tiering"
+)
+
+func runAgent(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sluice agent", flag.ContinueOnError)
+	var (
+		cfg        agent.Config
+		tel        telemetryConfig
+		redisURL   = fs.String("redis", "", "Redis holding the metadata: redis://host:port/db, or rediss:// for TLS.")
+		bucketURL  = fs.String("bucket", "", "Object storage: s3://BUCKET[/PREFIX]?region=R&endpoint=URL&path_style=true, or file:///ABS/DIR.")
+		acceptLoss = fs.Bool("accept-redis-data-loss", false, "Start even though Redis does not persist every write it acknowledges.")
+	)
+	cfg.RegisterFlags("", fs)
+	tel.RegisterFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *redisURL == "":
+		return errors.New("--redis is required (redis://host:port/db)")
+	case *bucketURL == "":
+		return errors.New("--bucket is required (s3://BUCKET?region=R or file:///ABS/DIR)")
+	}
+	log := newLogger()
+	b, err := tiering.OpenBucket(ctx, *bucketURL)
+	if err != nil {
+		return fmt.Errorf("opening --bucket: %w", err)
+	}
+	store, err := redis.Open(ctx, *redisURL)
+	if err != nil {
+		return fmt.Errorf("opening --redis: %w", err)
+	}
+	defer store.Close()
+	if err := store.CheckDurability(ctx); err != nil {
+		if !*acceptLoss {
+			return fmt.Errorf("%w; make Redis durable (appendonly yes, appendfsync always) or pass --accept-redis-data-loss", err)
+		}
+		log.Warn("Redis may lose acknowledged writes; running anyway as --accept-redis-data-loss asks", "err", err)
+	}
+	return serve(ctx, cfg, tel, agent.Deps{Store: store, Bucket: b, Logger: log})
+}
+
+// serve runs the agent and its HTTP endpoint until ctx ends.
+func serve(ctx context.Context, cfg agent.Config, tel telemetryConfig, deps agent.Deps) error {
+	shutdown, err := startTelemetry(ctx, tel, deps.Logger)
+	if err != nil {
+		return err
+	}
+	defer shutdown()
+	srv, err := agent.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	deps.Logger.Info("agent ready", "listen", srv.Addr().String(), "advertise", srv.Advertised())
+	fmt.Printf("sluice ready: bootstrap %s\n", srv.Advertised())
+	return srv.Run(ctx)
+}
+
+func newLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
