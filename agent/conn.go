@@ -208,6 +208,7 @@ func (c *conn) write() {
 			c.drain()
 			return
 		}
+		c.srv.observe(s.req.kreq.Key(), s.req.at)
 		if o.skip {
 			continue
 		}

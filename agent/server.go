@@ -51,6 +51,8 @@ type Server struct {
 
 	ctlMu    sync.Mutex
 	controls map[int16]ControlFunc
+
+	apiAttrs apiAttrs
 }
 
 // clusterID names the cluster in Metadata and DescribeCluster. Every agent
@@ -101,6 +103,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	srv.buf = produce.New(cfg.Produce, pdeps)
 	srv.registerAPIs()
+	srv.initMetrics()
 	return srv, nil
 }
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"math/rand/v2"
 	"encoding/binary"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,7 @@ func produceN(ctx context.Context, t testing.TB, cl *kgo.Client, topic string, f
 	var wg sync.WaitGroup
 	for seq := first; seq < first+n; seq++ {
 		v := make([]byte, max(valueSize, 8))
+		fillRandom(v[8:], seq)
 		binary.BigEndian.PutUint64(v, seq)
 		wg.Add(1)
 		cl.Produce(ctx, &kgo.Record{Topic: topic, Value: v}, func(r *kgo.Record, err error) {
@@ -210,4 +212,13 @@ func TestKillDuringProduce(t *testing.T) {
 
 	b := startAgent(t, rd.URL(), s3.URL())
 	verifyLog(ctx, t, b.addr, "crash", l)
+}
+
+// fillRandom fills b with bytes that do not compress, so codecs and flush
+// sizes see realistic data.
+func fillRandom(b []byte, seed uint64) {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
 }

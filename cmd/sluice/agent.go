@@ -34,6 +34,7 @@ func runAgent(ctx context.Context, args []string) error {
 		return errors.New("--bucket is required (s3://BUCKET?region=R or file:///ABS/DIR)")
 	}
 	log := newLogger()
+	redis.RouteClientLogs(log)
 	b, err := tiering.OpenBucket(ctx, *bucketURL)
 	if err != nil {
 		return fmt.Errorf("opening --bucket: %w", err)
