@@ -2,8 +2,8 @@ package integration
 
 import (
 	"context"
-	"math/rand/v2"
 	"encoding/binary"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
