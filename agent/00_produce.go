@@ -24,6 +24,8 @@ import (
 //     and committed, and carries the offsets the commit assigned.
 //   - acks=0 gets no response at all, as in Kafka.
 //   - Transactional batches are refused until transactions exist.
+//   - A topic with message.timestamp.type=LogAppendTime gets the agent's
+//     clock in each batch header (CRC recomputed; records untouched).
 //
 // Version notes:
 //   - v0-2: older message formats are answered with
@@ -68,7 +70,12 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 					donep(&rt, reqP.Partition, errCode(err), err.Error())
 					continue
 				}
-				donep(&rt, reqP.Partition, 0, "")
+				rp := donep(&rt, reqP.Partition, 0, "")
+				if topicConfig(topic, "message.timestamp.type") == "LogAppendTime" {
+					b.MaxTimestamp = time.Now().UnixMilli()
+					segment.SetLogAppendTime(b.Data, b.MaxTimestamp)
+					rp.LogAppendTime = b.MaxTimestamp
+				}
 				batches = append(batches, b)
 				targets = append(targets, target{len(resp.Topics), len(rt.Partitions) - 1})
 			}

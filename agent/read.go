@@ -13,29 +13,35 @@ import (
 // base offset written in. The bytes are copies: cached object ranges are
 // shared and never written to.
 func (v *logView) read(ctx context.Context, p metadata.Partition, offset, hw int64, limit int, first bool) ([]byte, error) {
-	entries, err := v.entries(ctx, p, offset)
-	if err != nil {
-		return nil, fmt.Errorf("looking up index: %w", err)
-	}
-	if len(entries) == 0 || entries[0].BaseOffset > offset {
-		return nil, errOffsetOutOfRange
-	}
 	var out []byte
-	for _, e := range entries {
-		if e.BaseOffset >= hw {
-			break
-		}
-		data, err := v.reader.Read(ctx, e.Object, e.Pos, e.Len)
+	for offset < hw {
+		entries, err := v.entries(ctx, p, offset)
 		if err != nil {
-			return out, fmt.Errorf("reading %s: %w", e.Object, err)
+			return out, fmt.Errorf("looking up index: %w", err)
 		}
-		var full bool
-		out, full, err = appendBatches(out, data, e.BaseOffset, offset, limit, first)
-		if err != nil {
-			return out, fmt.Errorf("reading %s at %d: %w", e.Object, e.Pos, err)
+		if len(entries) == 0 || entries[0].BaseOffset > offset {
+			if out != nil {
+				return out, nil
+			}
+			return nil, errOffsetOutOfRange
 		}
-		if full {
-			break
+		for _, e := range entries {
+			if e.BaseOffset >= hw {
+				return out, nil
+			}
+			data, err := v.reader.Read(ctx, e.Object, e.Pos, e.Len)
+			if err != nil {
+				return out, fmt.Errorf("reading %s: %w", e.Object, err)
+			}
+			var full bool
+			out, full, err = appendBatches(out, data, e.BaseOffset, offset, limit, first)
+			if err != nil {
+				return out, fmt.Errorf("reading %s at %d: %w", e.Object, e.Pos, err)
+			}
+			if full {
+				return out, nil
+			}
+			offset = e.LastOffset + 1
 		}
 	}
 	return out, nil

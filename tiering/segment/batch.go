@@ -208,3 +208,18 @@ func Batches(b []byte) iter.Seq2[Batch, error] {
 		}
 	}
 }
+
+// batchMaxTimestampPos is where a v2 batch header holds its max timestamp.
+const batchMaxTimestampPos = 35
+
+// SetLogAppendTime marks the batch that b holds as using log-append time,
+// with ts as its timestamp, and recomputes its CRC, as Kafka does for a
+// topic with message.timestamp.type=LogAppendTime. Only the header changes:
+// the records stay as the producer compressed them. b must be a batch
+// ParseBatch accepted.
+func SetLogAppendTime(b []byte, ts int64) {
+	attrs := binary.BigEndian.Uint16(b[batchCRCFrom:])
+	binary.BigEndian.PutUint16(b[batchCRCFrom:], attrs|0x08)
+	binary.BigEndian.PutUint64(b[batchMaxTimestampPos:], uint64(ts))
+	binary.BigEndian.PutUint32(b[batchCRCPos:], crc32.Checksum(b[batchCRCFrom:], castagnoli))
+}

@@ -141,3 +141,15 @@ func TestBatchesBreak(t *testing.T) {
 		t.Fatalf("loop ran %d times after break", n)
 	}
 }
+
+func TestSetLogAppendTime(t *testing.T) {
+	b := testBatch(0, 3, 100, 200)
+	SetLogAppendTime(b, 1234567)
+	h, err := ParseBatch(b)
+	if err != nil {
+		t.Fatalf("batch no longer valid: %v", err)
+	}
+	if !h.Attributes.LogAppendTime() || h.MaxTimestamp != 1234567 {
+		t.Fatalf("header = %+v, want log-append time 1234567", h)
+	}
+}
