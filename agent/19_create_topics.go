@@ -106,6 +106,9 @@ func (srv *Server) topicToCreate(rt *kmsg.CreateTopicsRequestTopic) (metadata.To
 	case partitions <= 0:
 		return metadata.Topic{}, codeErrorf(kerr.InvalidPartitions,
 			"Number of partitions was set to an invalid non-positive value.")
+	case int(partitions) > srv.cfg.MaxPartitions:
+		return metadata.Topic{}, codeErrorf(kerr.InvalidPartitions,
+			"Number of partitions %d is above this cluster's limit of %d (--max-partitions).", partitions, srv.cfg.MaxPartitions)
 	}
 	if rt.ReplicationFactor == 0 || rt.ReplicationFactor < -1 {
 		return metadata.Topic{}, codeErrorf(kerr.InvalidReplicationFactor,

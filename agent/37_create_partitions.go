@@ -64,6 +64,9 @@ func (srv *Server) createPartitions(ctx context.Context, rt *kmsg.CreatePartitio
 	case rt.Count < t.Partitions:
 		return codeErrorf(kerr.InvalidPartitions,
 			"Topic currently has %d partitions, which is higher than the requested %d.", t.Partitions, rt.Count)
+	case int(rt.Count) > srv.cfg.MaxPartitions:
+		return codeErrorf(kerr.InvalidPartitions,
+			"Number of partitions %d is above this cluster's limit of %d (--max-partitions).", rt.Count, srv.cfg.MaxPartitions)
 	case rt.Count == t.Partitions:
 		return codeErrorf(kerr.InvalidPartitions, "Topic already has %d partitions.", t.Partitions)
 	case validateOnly:

@@ -17,6 +17,7 @@ type Config struct {
 	MaxRequestBytes   int64         `yaml:"max_request_bytes"`
 	AutoCreateTopics  bool          `yaml:"auto_create_topics"`
 	DefaultPartitions int           `yaml:"default_partitions"`
+	MaxPartitions     int           `yaml:"max_partitions"`
 	FetchCacheBytes   int64         `yaml:"fetch_cache_bytes"`
 	MetadataCacheTTL  time.Duration `yaml:"metadata_cache_ttl"`
 	DrainTimeout      time.Duration `yaml:"drain_timeout"`
@@ -31,6 +32,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.Int64Var(&c.MaxRequestBytes, prefix+"max-request-bytes", 100<<20, "Largest request accepted; a larger size prefix closes the connection (Kafka's socket.request.max.bytes).")
 	f.BoolVar(&c.AutoCreateTopics, prefix+"auto-create-topics", true, "Create a topic when a client asks for one that does not exist.")
 	f.IntVar(&c.DefaultPartitions, prefix+"default-partitions", 1, "Partitions of an auto-created topic.")
+	f.IntVar(&c.MaxPartitions, prefix+"max-partitions", 10000, "Most partitions one topic may have; bounds what one request can make agents allocate.")
 	f.Int64Var(&c.FetchCacheBytes, prefix+"fetch-cache-bytes", 256<<20, "Bytes of object ranges cached for fetches.")
 	f.DurationVar(&c.MetadataCacheTTL, prefix+"metadata-cache-ttl", 2*time.Second, "How long topic metadata is cached before it is read again.")
 	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
@@ -50,8 +52,8 @@ func (c *Config) Validate() error {
 	if c.MaxRequestBytes < 1<<10 || c.MaxRequestBytes > 1<<30 {
 		return errors.New("--max-request-bytes must be between 1KiB and 1GiB")
 	}
-	if c.DefaultPartitions < 1 {
-		return errors.New("--default-partitions must be at least 1")
+	if c.DefaultPartitions < 1 || c.DefaultPartitions > c.MaxPartitions {
+		return errors.New("--default-partitions must be between 1 and --max-partitions")
 	}
 	if c.FetchCacheBytes < 0 {
 		return errors.New("--fetch-cache-bytes must not be negative")
