@@ -21,6 +21,9 @@ type Config struct {
 	FetchCacheBytes   int64         `yaml:"fetch_cache_bytes"`
 	MetadataCacheTTL  time.Duration `yaml:"metadata_cache_ttl"`
 	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	// CommitCountInterval is how often the store's commit count is copied
+	// to the bucket, for the rollback check at start.
+	CommitCountInterval time.Duration `yaml:"commit_count_interval"`
 
 	Produce produce.Config `yaml:"produce"`
 }
@@ -36,6 +39,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.Int64Var(&c.FetchCacheBytes, prefix+"fetch-cache-bytes", 256<<20, "Bytes of object ranges cached for fetches.")
 	f.DurationVar(&c.MetadataCacheTTL, prefix+"metadata-cache-ttl", 2*time.Second, "How long topic metadata is cached before it is read again.")
 	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
+	f.DurationVar(&c.CommitCountInterval, prefix+"commit-count-interval", 10*time.Second, "How often the metadata commit count is recorded in the bucket, so a restarted agent can tell that Redis lost writes.")
 	c.Produce.RegisterFlags(prefix, f)
 }
 
@@ -54,6 +58,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultPartitions < 1 || c.DefaultPartitions > c.MaxPartitions {
 		return errors.New("--default-partitions must be between 1 and --max-partitions")
+	}
+	if c.CommitCountInterval <= 0 {
+		return errors.New("--commit-count-interval must be positive")
 	}
 	if c.FetchCacheBytes < 0 {
 		return errors.New("--fetch-cache-bytes must not be negative")

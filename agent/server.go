@@ -126,6 +126,13 @@ func (srv *Server) Run(ctx context.Context) error {
 	go func() { defer bg.Done(); _ = srv.buf.Run(bufCtx) }()
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	go func() { defer bg.Done(); srv.view.watch(watchCtx, srv.log) }()
+	if cc, ok := srv.deps.Store.(metadata.CommitCounter); ok {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			recordCommitCount(watchCtx, cc, srv.deps.Bucket, srv.cfg.CommitCountInterval, srv.log)
+		}()
+	}
 
 	var conns sync.WaitGroup
 	go func() {

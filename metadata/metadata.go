@@ -178,3 +178,14 @@ type OrphanLog interface {
 	// error.
 	ForgetOrphan(ctx context.Context, key string) error
 }
+
+// CommitCounter is an optional capability of a Log: the store counts
+// commits, and that count never goes back. An agent records the count it
+// has seen outside the store (in the bucket); a store that later shows a
+// lower count has lost acknowledged writes, and nothing may be written to
+// it. Implementations also refuse commits (ErrFenced) once the count they
+// see falls below one they saw before.
+type CommitCounter interface {
+	// CommitCount returns the number of commits so far.
+	CommitCount(ctx context.Context) (int64, error)
+}

@@ -104,3 +104,8 @@ func isHex(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil
 }
+
+// CommitCountKey holds the highest metadata commit count an agent has
+// seen, in decimal. Agents compare it with the store's count at start: a
+// store that counts fewer commits has lost acknowledged writes.
+const CommitCountKey = "meta/commit-count"

@@ -137,6 +137,7 @@ func TestFailedUploadFailsLaterSealedFlushes(t *testing.T) {
 		bk, lg := &fakeBucket{failNext: errors.New("S3 down"), block: make(chan struct{})}, &fakeLog{}
 		cfg := testConfig()
 		cfg.FlushBytes = 10
+		cfg.Uploads = 1 // the first sealed flush is the one whose upload fails
 		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys()})
 		stop := run(t, b)
 		defer stop()

@@ -50,6 +50,9 @@ func runAgent(ctx context.Context, args []string) error {
 		}
 		log.Warn("Redis may lose acknowledged writes; running anyway as --accept-redis-data-loss asks", "err", err)
 	}
+	if err := agent.CheckStoreRollback(ctx, store, b); err != nil {
+		return err
+	}
 	return serve(ctx, cfg, tel, agent.Deps{Store: store, Bucket: b, Logger: log})
 }
 

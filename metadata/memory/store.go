@@ -34,6 +34,7 @@ type Store struct {
 	byID         map[metadata.TopicID]*metadata.Topic
 	parts        map[metadata.Partition]*partition
 	nextProducer int64
+	commitCount  int64
 	watchers     map[*watcher]struct{}
 	orphans      orphanSet
 }

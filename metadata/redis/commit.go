@@ -31,6 +31,8 @@ func (s *Store) Commit(ctx context.Context, c metadata.Commit) ([]metadata.Batch
 	}
 	groups := groupBatches(c.Batches)
 	keys, args := commitArgs(s.epoch, c, groups)
+	keys = append(keys, commitCountKey())
+	args = append(args, s.seen.Load())
 	res, err := commitScript.Run(ctx, s.client, keys, args...).Int64Slice()
 	if err != nil {
 		return nil, fmt.Errorf("committing %s: %w", c.Object, err)
@@ -38,10 +40,11 @@ func (s *Store) Commit(ctx context.Context, c metadata.Commit) ([]metadata.Batch
 	if len(res) == 1 && res[0] == 0 {
 		return nil, fmt.Errorf("committing %s: %w", c.Object, metadata.ErrFenced)
 	}
-	rs, err := decodeResults(res, groups, len(c.Batches))
+	rs, err := decodeResults(res[:len(res)-1], groups, len(c.Batches))
 	if err != nil {
 		return nil, fmt.Errorf("committing %s: %w", c.Object, err)
 	}
+	s.observe(res[len(res)-1])
 	return rs, nil
 }
 

@@ -69,6 +69,8 @@ func parseNotification(payload string) ([]metadata.Appended, error) {
 		line = strings.TrimSuffix(line, "\n")
 		kind, rest, _ := strings.Cut(line, " ")
 		switch {
+		case kind == "s":
+			continue // the commit counter; see notificationCount
 		case kind == "p":
 			a, err := parseHeader(rest)
 			if err != nil {
@@ -103,4 +105,16 @@ func parseHeader(s string) (metadata.Appended, error) {
 		return metadata.Appended{}, fmt.Errorf("%w: high watermark %q", errBadReply, hw)
 	}
 	return metadata.Appended{Partition: p, HighWatermark: n}, nil
+}
+
+// notificationCount returns the commit counter a notification carries in
+// its first line, or 0 if it carries none.
+func notificationCount(payload string) int64 {
+	first, _, _ := strings.Cut(payload, "\n")
+	kind, n, _ := strings.Cut(first, " ")
+	if kind != "s" {
+		return 0
+	}
+	v, _ := strconv.ParseInt(n, 10, 64)
+	return v
 }

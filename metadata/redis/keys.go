@@ -72,3 +72,7 @@ func partitionKeys(p metadata.Partition) []string {
 // orphansKey is a sorted set of object keys whose commit failed, scored by
 // the time they were recorded in Unix milliseconds.
 func orphansKey() string { return "sluice:orphans" }
+
+// commitCountKey counts commits. It only grows; a Redis that shows a lower
+// count than an agent has seen has lost acknowledged writes.
+func commitCountKey() string { return "sluice:commit-count" }

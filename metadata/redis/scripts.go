@@ -28,9 +28,14 @@ var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
 // then per group: the partition name, the batch count n, and n batches of 7
 // fields: pos, len, records, max timestamp, producer id, producer epoch,
 // base sequence.
+// KEYS[#KEYS] the commit counter; ARGV[#ARGV] the lowest count the caller
+// has seen. A counter below it means Redis went back in time (restored
+// from an older snapshot, or a failover lost writes): offsets it would hand
+// out may already be acknowledged.
 //
-// Returns {0} when the epoch is missing or differs: nothing is written.
-// Otherwise {1, then per group: log start, then per batch: code, offset}.
+// Returns {0} when the epoch is missing or differs, or the counter went
+// back: nothing is written. Otherwise {1, then per group: log start, then
+// per batch: code, offset; then the counter after this commit}.
 // Codes: 0 accepted at offset; 1 duplicate, first given offset; 2 out of
 // order sequence; 3 stale producer epoch; 4 unknown partition (offset 0).
 //
@@ -41,6 +46,7 @@ var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
 // indexed as one entry; a duplicate or refused batch ends the run. When any
 // entry was added it publishes, on ARGV[3], lines
 //
+//	s <commit counter>
 //	p <partition name> <new high watermark>
 //	e <index entry member>
 //
@@ -97,6 +103,7 @@ local function accept(p, epoch, first, last, base)
 end
 
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
+if tonumber(redis.call('GET', KEYS[#KEYS]) or '0') < tonumber(ARGV[#ARGV]) then return {0} end
 local object = ARGV[2]
 local out, note, a = {1}, {}, 5
 for g = 1, tonumber(ARGV[4]) do
@@ -166,7 +173,9 @@ for g = 1, tonumber(ARGV[4]) do
     end
   end
 end
-if #note > 0 then redis.call('PUBLISH', ARGV[3], table.concat(note, '\n')) end
+local count = redis.call('INCR', KEYS[#KEYS])
+if #note > 0 then redis.call('PUBLISH', ARGV[3], 's ' .. fmt(count) .. '\n' .. table.concat(note, '\n')) end
+out[#out + 1] = count
 return out
 `)
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,10 @@ type Store struct {
 	// epoch is the store epoch read at Open; Commit refuses to write once
 	// Redis holds another (see commitScript).
 	epoch string
+	// seen is the highest commit count this store has seen, from its own
+	// commits and from other agents' notifications. Commits refuse to run
+	// on a Redis whose count is lower (see commitScript).
+	seen atomic.Int64
 	// pingEvery is how long Watch waits for a message before it checks the
 	// subscription with a PING.
 	pingEvery time.Duration

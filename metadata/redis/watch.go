@@ -74,6 +74,7 @@ func (s *Store) subscribe(ctx context.Context, fn func([]metadata.Appended)) (es
 			if err != nil {
 				return established // cannot tell what it said; start afresh
 			}
+			s.observe(notificationCount(m.Payload))
 			fn(as)
 		}
 	}
