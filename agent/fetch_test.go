@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/sluicehq/sluice/agent/agenttest"
+	"github.com/sluicehq/sluice/tiering/bucket"
+	"github.com/sluicehq/sluice/tiering/bucket/buckettest"
 )
 
 // fill produces n records of size bytes each into topic, one batch per
@@ -172,5 +174,22 @@ func TestOldClientVersions(t *testing.T) {
 				t.Fatalf("end offset = %+v, want 20", o)
 			}
 		})
+	}
+}
+
+// TestFetchRereadsIndexWhenObjectIsGone: an object deleted under a cached
+// index entry (compaction replaced it) is looked up again, not reported.
+func TestFetchRereadsIndexWhenObjectIsGone(t *testing.T) {
+	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, cl, "gone", 3, 10)
+	fb.FailGetRange(bucket.ErrNotFound)
+	p := fetchRaw(t, cl, "gone", 0, 1<<20, 1<<20)
+	if p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
+		t.Fatalf("fetch = %v with %d bytes, want the batches", kerr.ErrorForCode(p.ErrorCode), len(p.RecordBatches))
 	}
 }

@@ -183,6 +183,16 @@ func (v *logView) entries(ctx context.Context, p metadata.Partition, from int64)
 	return v.log.Index(ctx, p, from, 8)
 }
 
+// forgetEntries drops p's cached index entries; the next read asks the
+// index.
+func (v *logView) forgetEntries(p metadata.Partition) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if ps := v.parts[p]; ps != nil {
+		ps.entries = nil
+	}
+}
+
 // subscribe registers ch to be signalled when any of ps advances. The
 // returned func unregisters it.
 func (v *logView) subscribe(ch chan struct{}, ps []metadata.Partition) func() {

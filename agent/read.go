@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/bucket"
 	"github.com/sluicehq/sluice/tiering/segment"
 )
 
@@ -14,6 +16,7 @@ import (
 // shared and never written to.
 func (v *logView) read(ctx context.Context, p metadata.Partition, offset, hw int64, limit int, first bool) ([]byte, error) {
 	var out []byte
+	retried := false
 	for offset < hw {
 		entries, err := v.entries(ctx, p, offset)
 		if err != nil {
@@ -30,6 +33,13 @@ func (v *logView) read(ctx context.Context, p metadata.Partition, offset, hw int
 				return out, nil
 			}
 			data, err := v.reader.Read(ctx, e.Object, e.Pos, e.Len)
+			if errors.Is(err, bucket.ErrNotFound) && !retried {
+				// Compaction replaced the entry and cleanup deleted its
+				// object: what was cached is stale, the index is not.
+				retried = true
+				v.forgetEntries(p)
+				break
+			}
 			if err != nil {
 				return out, fmt.Errorf("reading %s: %w", e.Object, err)
 			}
