@@ -15,6 +15,8 @@ var meter = otel.Meter("github.com/sluicehq/sluice/agent")
 var (
 	requests, _ = meter.Int64Counter("sluice.agent.requests",
 		metric.WithUnit("{request}"), metric.WithDescription("Kafka requests answered, by API."))
+	commitCountRecords, _ = meter.Int64Counter("sluice.agent.commit_count.records",
+		metric.WithUnit("{put}"), metric.WithDescription("Uploads of the commit count to the bucket, the only PUTs besides flushes."))
 	requestDuration, _ = meter.Float64Histogram("sluice.agent.request.duration",
 		metric.WithUnit("s"), metric.WithDescription("Time from reading a request to its answer, by API."),
 		metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))

@@ -93,6 +93,7 @@ func recordCommitCount(ctx context.Context, cc metadata.CommitCounter, b bucket.
 		case n == written:
 			continue
 		}
+		commitCountRecords.Add(ctx, 1)
 		if err := b.Upload(ctx, tiering.CommitCountKey, []byte(strconv.FormatInt(n, 10))); err != nil {
 			if ctx.Err() == nil {
 				log.Warn("recording the commit count", "err", err)
