@@ -43,22 +43,34 @@ func (srv *Server) handleAlterConfigs(ctx context.Context, r *request) (kmsg.Res
 	})
 	for i := range req.Resources {
 		rr := &req.Resources[i]
-		switch {
-		case dups[resourceKey(rr.ResourceType, rr.ResourceName)]:
-			doner(rr, errDuplicateResource)
-		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
-			doner(rr, srv.replaceTopicConfigs(ctx, rr, req.ValidateOnly))
-		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
-			err := srv.checkBrokerResource(rr.ResourceName)
-			if err == nil && len(rr.Configs) > 0 {
-				err = errStaticBrokerConfigs
-			}
-			doner(rr, err)
-		default:
-			doner(rr, codeErrorf(kerr.InvalidRequest, "Unsupported resource type %v.", rr.ResourceType))
-		}
+		dup := dups[resourceKey(rr.ResourceType, rr.ResourceName)]
+		doner(rr, srv.alterResource(dup, rr.ResourceType, rr.ResourceName, len(rr.Configs), func() error {
+			return srv.replaceTopicConfigs(ctx, rr, req.ValidateOnly)
+		}))
 	}
 	return resp, nil
+}
+
+// alterResource answers one resource of AlterConfigs or
+// IncrementalAlterConfigs: topics are changed by alterTopic; broker configs
+// come from flags, so only an empty change is accepted.
+func (srv *Server) alterResource(dup bool, typ kmsg.ConfigResourceType, name string, changes int, alterTopic func() error) error {
+	switch {
+	case dup:
+		return errDuplicateResource
+	case typ == kmsg.ConfigResourceTypeTopic:
+		return alterTopic()
+	case typ == kmsg.ConfigResourceTypeBroker:
+		if err := srv.checkBrokerResource(name); err != nil {
+			return err
+		}
+		if changes > 0 {
+			return errStaticBrokerConfigs
+		}
+		return nil
+	default:
+		return codeErrorf(kerr.InvalidRequest, "Unsupported resource type %v.", typ)
+	}
 }
 
 func (srv *Server) replaceTopicConfigs(ctx context.Context, rr *kmsg.AlterConfigsRequestResource, validateOnly bool) error {

@@ -47,20 +47,10 @@ func (srv *Server) handleIncrementalAlterConfigs(ctx context.Context, r *request
 	})
 	for i := range req.Resources {
 		rr := &req.Resources[i]
-		switch {
-		case dups[resourceKey(rr.ResourceType, rr.ResourceName)]:
-			doner(rr, errDuplicateResource)
-		case rr.ResourceType == kmsg.ConfigResourceTypeTopic:
-			doner(rr, srv.incrementalTopicConfigs(ctx, rr, req.ValidateOnly))
-		case rr.ResourceType == kmsg.ConfigResourceTypeBroker:
-			err := srv.checkBrokerResource(rr.ResourceName)
-			if err == nil && len(rr.Configs) > 0 {
-				err = errStaticBrokerConfigs
-			}
-			doner(rr, err)
-		default:
-			doner(rr, codeErrorf(kerr.InvalidRequest, "Unsupported resource type %v.", rr.ResourceType))
-		}
+		dup := dups[resourceKey(rr.ResourceType, rr.ResourceName)]
+		doner(rr, srv.alterResource(dup, rr.ResourceType, rr.ResourceName, len(rr.Configs), func() error {
+			return srv.incrementalTopicConfigs(ctx, rr, req.ValidateOnly)
+		}))
 	}
 	return resp, nil
 }
