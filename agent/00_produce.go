@@ -57,15 +57,14 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 		rt.Topic = reqT.Topic
 		topic, terr := srv.topics.get(ctx, reqT.Topic)
 		for _, reqP := range reqT.Partitions {
+			p, perr := partitionOf(topic, terr, reqP.Partition)
 			switch {
-			case terr != nil:
-				donep(&rt, reqP.Partition, errCode(terr), "")
-			case reqP.Partition < 0 || reqP.Partition >= topic.Partitions:
-				donep(&rt, reqP.Partition, kerr.UnknownTopicOrPartition.Code, "")
+			case perr != nil:
+				donep(&rt, reqP.Partition, errCode(perr), "")
 			case req.TransactionID != nil:
 				donep(&rt, reqP.Partition, kerr.TransactionalIDAuthorizationFailed.Code, "transactions are not supported")
 			default:
-				b, err := produceBatch(topic, reqP.Partition, reqP.Records)
+				b, err := produceBatch(topic, p, reqP.Records)
 				if err != nil {
 					donep(&rt, reqP.Partition, errCode(err), err.Error())
 					continue
@@ -124,10 +123,10 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 }
 
 // produceBatch validates one partition's records and describes the batch.
-func produceBatch(t metadata.Topic, partition int32, records []byte) (produce.Batch, error) {
+func produceBatch(t metadata.Topic, p metadata.Partition, records []byte) (produce.Batch, error) {
 	h, err := segment.ParseBatch(records)
 	if err != nil {
-		return produce.Batch{}, fmt.Errorf("partition %d: %w", partition, err)
+		return produce.Batch{}, fmt.Errorf("partition %d: %w", p.Index, err)
 	}
 	switch {
 	case len(records) > maxMessageBytes(t):
@@ -139,7 +138,7 @@ func produceBatch(t metadata.Topic, partition int32, records []byte) (produce.Ba
 	}
 	return produce.Batch{
 		Topic:          t.Name,
-		Partition:      metadata.Partition{Topic: t.ID, Index: partition},
+		Partition:      p,
 		Data:           records,
 		Records:        h.LastOffsetDelta + 1,
 		FirstTimestamp: h.FirstTimestamp,

@@ -92,13 +92,9 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition, sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = rp.Partition, -1, -1, -1
-			switch {
-			case terr != nil:
-				sp.ErrorCode = errCode(terr)
-			case rp.Partition < 0 || rp.Partition >= topic.Partitions:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			default:
-				p := metadata.Partition{Topic: topic.ID, Index: rp.Partition}
+			if p, err := partitionOf(topic, terr, rp.Partition); err != nil {
+				sp.ErrorCode = errCode(err)
+			} else {
 				parts = append(parts, p)
 				limit := min(int(rp.PartitionMaxBytes), budget)
 				n := srv.fetchPartition(ctx, &sp, p, rp.FetchOffset, limit, total == 0)

@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/metadata"
@@ -44,13 +43,9 @@ func (srv *Server) handleListOffsets(ctx context.Context, r *request) (kmsg.Resp
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewListOffsetsResponseTopicPartition()
 			sp.Partition, sp.Offset, sp.Timestamp, sp.LeaderEpoch = rp.Partition, -1, -1, 0
-			switch {
-			case terr != nil:
-				sp.ErrorCode = errCode(terr)
-			case rp.Partition < 0 || rp.Partition >= topic.Partitions:
-				sp.ErrorCode = kerr.UnknownTopicOrPartition.Code
-			default:
-				p := metadata.Partition{Topic: topic.ID, Index: rp.Partition}
+			if p, err := partitionOf(topic, terr, rp.Partition); err != nil {
+				sp.ErrorCode = errCode(err)
+			} else {
 				off, ts, err := srv.listOffset(ctx, p, rp.Timestamp)
 				sp.ErrorCode, sp.Offset, sp.Timestamp = errCode(err), off, ts
 				if req.Version == 0 && err == nil && off >= 0 {

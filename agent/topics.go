@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/sluicehq/sluice/metadata"
 )
@@ -107,4 +108,17 @@ func validateTopicName(name string) error {
 // newTopic returns a topic with a fresh ID, ready to be created.
 func newTopic(name string, partitions int32, configs map[string]string) metadata.Topic {
 	return metadata.Topic{Name: name, ID: metadata.TopicID(uuid.New()), Partitions: partitions, Configs: configs}
+}
+
+// partitionOf names partition index of a topic looked up with error terr:
+// the lookup's error, UNKNOWN_TOPIC_OR_PARTITION for an index the topic
+// does not have, or the partition.
+func partitionOf(t metadata.Topic, terr error, index int32) (metadata.Partition, error) {
+	switch {
+	case terr != nil:
+		return metadata.Partition{}, terr
+	case index < 0 || index >= t.Partitions:
+		return metadata.Partition{}, kerr.UnknownTopicOrPartition
+	}
+	return metadata.Partition{Topic: t.ID, Index: index}, nil
 }
