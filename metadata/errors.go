@@ -21,4 +21,15 @@ var (
 	// acknowledged writes (a failover or a restore) and nothing may be
 	// written until an operator intervenes.
 	ErrFenced = errors.New("metadata store fenced: it has lost acknowledged writes")
+	// ErrUnknownGroup is returned by LoadGroup when a group has no saved
+	// state, and by DeleteGroup when it has neither state nor offsets.
+	ErrUnknownGroup = errors.New("unknown consumer group")
+	// ErrGroupFenced is returned by SaveGroup when the stored generation is
+	// not the one the caller expected (another coordinator saved since), and
+	// by CommitOffsets when the commit's generation is not the group's.
+	// Nothing is written.
+	ErrGroupFenced = errors.New("consumer group generation fenced")
+	// ErrGroupNotEmpty is returned by DeleteGroup when the group's saved
+	// state has members.
+	ErrGroupNotEmpty = errors.New("consumer group not empty")
 )
