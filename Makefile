@@ -45,8 +45,11 @@ test-unit:
 test-integration: deps
 	$(GO) test -race -timeout 25m ./integration/...
 
-bench:
-	$(GO) run ./cmd/sluice bench
+# Starts its own redis-server, versitygw and agent; BENCH_FLAGS adds flags
+# (see go run ./cmd/sluice bench -h).
+bench: deps
+	$(GO) build -o bin/sluice ./cmd/sluice
+	bin/sluice bench --json bench-results/bench.json $(BENCH_FLAGS)
 
 # Runs each Fuzz target for FUZZTIME; go test -fuzz takes one target of one
 # package at a time.

@@ -23,6 +23,7 @@ commands:
   dev              run everything in one process, data in a local directory
   object ls        list the objects of a bucket
   object inspect   print and verify one object
+  bench            measure throughput, latency and cost against S3 and kfake
 
 Run "sluice <command> -h" for its flags. Every flag can also be set as
 SLUICE_<FLAG> (upper case, dashes as underscores); flags win over the environment.
@@ -43,6 +44,8 @@ func main() {
 		err = runDev(ctx, args)
 	case "object":
 		err = runObject(ctx, args)
+	case "bench":
+		err = runBench(ctx, args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +45,8 @@ func startTelemetry(ctx context.Context, cfg telemetryConfig, log *slog.Logger) 
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // named profiles: heap, goroutine, allocs ...
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }
 	mux.HandleFunc("/healthz", ok)
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {

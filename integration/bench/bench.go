@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// Deps are what Run needs from its caller.
+type Deps struct {
+	// AgentBinary is the sluice executable; Run starts agents as
+	// `AgentBinary agent ...`.
+	AgentBinary string
+	// Out gets the table; Progress the status lines while phases run.
+	Out      io.Writer
+	Progress io.Writer
+}
+
+// Report is everything one run measured. It is what --json writes.
+type Report struct {
+	Started time.Time `json:"started"`
+	Machine Machine   `json:"machine"`
+	Config  Config    `json:"config"`
+	Servers Servers   `json:"servers"`
+	Ceiling *Ceiling  `json:"s3_ceiling,omitempty"`
+	Sluice  *Load     `json:"sluice"`
+	Kfake   *Load     `json:"kfake,omitempty"`
+	Targets []Target  `json:"targets"`
+}
+
+// Machine describes where the bench ran: every server shares these CPUs.
+type Machine struct {
+	CPUs      int    `json:"cpus"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	GoVersion string `json:"go_version"`
+}
+
+// Servers says what the load ran against, and which of it the bench
+// started.
+type Servers struct {
+	Redis        string `json:"redis"`
+	Bucket       string `json:"bucket"`
+	Agent        string `json:"agent"`
+	StartedRedis bool   `json:"started_redis"`
+	StartedS3    bool   `json:"started_s3"`
+	StartedAgent bool   `json:"started_agent"`
+}
+
+// Run measures the S3 ceiling, then the load against Sluice, then against
+// kfake, prints the table to deps.Out and writes cfg.JSON. Servers it
+// starts are stopped before it returns, also when ctx is cancelled.
+func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Out == nil {
+		deps.Out = io.Discard
+	}
+	rep := &Report{Started: time.Now().UTC(), Config: cfg, Machine: Machine{CPUs: runtime.NumCPU(),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version()}}
+	prog := newProgress(deps.Progress)
+	srv, err := startServers(ctx, cfg, deps.AgentBinary)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.close()
+	rep.Servers = Servers{Redis: srv.redisURL, Bucket: srv.bucketURL, Agent: srv.agentAddr,
+		StartedRedis: cfg.Redis == "" && srv.redisURL != "", StartedS3: cfg.Bucket == "" && srv.bucketURL != "",
+		StartedAgent: srv.agent != nil}
+
+	if !cfg.SkipCeiling && srv.s3 != nil {
+		half := cfg.Duration / 2
+		if rep.Ceiling, err = runCeiling(ctx, srv.s3, prog, cfg.Produce.FlushBytes, cfg.Produce.Uploads, cfg.Consumers, half); err != nil {
+			return nil, fmt.Errorf("measuring the S3 ceiling: %w", err)
+		}
+	}
+	t := target{name: "sluice", seeds: func() string { return srv.agentAddr }, obs: &observer{srv: srv}}
+	if srv.agent != nil {
+		t.restart = srv.restartAgent
+	}
+	if rep.Sluice, err = runLoad(ctx, cfg, t, prog); err != nil {
+		return nil, fmt.Errorf("loading sluice: %w", err)
+	}
+	if !cfg.SkipKfake {
+		if rep.Kfake, err = runKfake(ctx, cfg, prog); err != nil {
+			return nil, fmt.Errorf("loading kfake: %w", err)
+		}
+	}
+	rep.Targets = targets(rep)
+	rep.print(deps.Out)
+	if cfg.JSON != "" {
+		if err := rep.write(cfg.JSON); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// runKfake runs the same load against franz-go's in-memory broker, in this
+// process, with one broker as Sluice has one agent.
+func runKfake(ctx context.Context, cfg Config, prog *progress) (*Load, error) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		return nil, fmt.Errorf("starting kfake: %w", err)
+	}
+	defer c.Close()
+	return runLoad(ctx, cfg, target{name: "kfake", seeds: func() string { return c.ListenAddrs()[0] }}, prog)
+}
+
+func (r *Report) write(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("writing the report: %w", err)
+		}
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
+}

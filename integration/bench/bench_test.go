@@ -1,0 +1,110 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluicehq/sluice/integration/bench"
+	"github.com/sluicehq/sluice/integration/testenv"
+)
+
+// sluiceBin is the binary the bench runs agents from, built by TestMain
+// without the race detector, as `make bench` builds it.
+var sluiceBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sluice-bench-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sluiceBin = filepath.Join(dir, "sluice")
+	build := exec.Command("go", "build", "-o", sluiceBin, "github.com/sluicehq/sluice/cmd/sluice")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building sluice:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testWriter sends progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+// TestBenchSmoke runs every part of the bench briefly on servers it starts
+// and checks that each produced figures and the report was written. It
+// checks no timing: figures on a shared CI machine say nothing.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the bench starts redis-server, versitygw and an agent")
+	}
+	testenv.Need(t, "redis-server")
+	testenv.Need(t, "versitygw")
+
+	var cfg bench.Config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	cfg.RegisterFlags("", fs)
+	report := filepath.Join(t.TempDir(), "out", "bench.json")
+	args := []string{"--duration=2s", "--partitions=4", "--producers=2", "--consumers=2",
+		"--flush-bytes=1048576", "--json", report}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	rep, err := bench.Run(ctx, cfg, bench.Deps{AgentBinary: sluiceBin, Out: &out, Progress: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+
+	if c := rep.Ceiling; c == nil || c.Puts == 0 || c.Gets == 0 {
+		t.Errorf("S3 ceiling = %+v, want PUTs and GETs", rep.Ceiling)
+	}
+	for _, l := range []*bench.Load{rep.Sluice, rep.Kfake} {
+		if l == nil {
+			t.Fatal("a load is missing from the report")
+		}
+		produced := l.Full.Records + l.Half.Records
+		if l.Full.Records == 0 || l.Half.Records == 0 || l.Full.Failed+l.Half.Failed != 0 {
+			t.Errorf("%s: produced %d and %d records, %d failed", l.Broker, l.Full.Records, l.Half.Records, l.Full.Failed+l.Half.Failed)
+		}
+		// Records answered after a phase's deadline are in the topic too.
+		if l.ReplayRecords < produced || l.ConsumeErrors != 0 {
+			t.Errorf("%s: replayed %d records of at least %d, %d consume errors", l.Broker, l.ReplayRecords, produced, l.ConsumeErrors)
+		}
+	}
+	c := rep.Sluice.Cost
+	if c == nil || !c.Metrics || !c.Proc || !c.Redis || c.Flushes == 0 || c.PutsPerGiB == 0 ||
+		c.RedisScriptsPerFlush == 0 || c.CPUSecPerGiB == 0 || c.PeakRSSBytes == 0 {
+		t.Errorf("sluice cost = %+v, want every figure", c)
+	}
+	if len(rep.Targets) != 6 || !strings.Contains(out.String(), "targets") {
+		t.Errorf("got %d targets, want 6, in the table:\n%s", len(rep.Targets), out.String())
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back bench.Report
+	if err := json.Unmarshal(data, &back); err != nil || back.Sluice == nil || back.Sluice.Full.Records != rep.Sluice.Full.Records {
+		t.Errorf("JSON report does not read back (%v):\n%s", err, data)
+	}
+}

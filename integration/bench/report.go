@@ -1,0 +1,174 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Target is one goal Sluice is measured against: Value must be at least
+// (AtLeast) or at most Bound. Ratio is Value/Bound.
+type Target struct {
+	Name    string  `json:"name"`
+	Want    string  `json:"want"`
+	Value   float64 `json:"value"`
+	Bound   float64 `json:"bound"`
+	AtLeast bool    `json:"at_least"`
+	Ratio   float64 `json:"ratio"`
+	Pass    bool    `json:"pass"`
+}
+
+func newTarget(name, want string, value, bound float64, atLeast bool) Target {
+	t := Target{Name: name, Want: want, Value: value, Bound: bound, AtLeast: atLeast}
+	if bound > 0 {
+		t.Ratio = value / bound
+	}
+	t.Pass = value >= bound
+	if !atLeast {
+		t.Pass = value <= bound
+	}
+	return t
+}
+
+// targets checks the figures against the physical limit and the reference
+// broker. A target whose reference was not measured is left out.
+func targets(r *Report) []Target {
+	s, c, k, p := r.Sluice, r.Ceiling, r.Kfake, r.Config.Produce
+	var ts []Target
+	if c != nil {
+		ts = append(ts, newTarget("produce MB/s", ">= 70% of raw PUT MB/s", s.Full.MBps, 0.7*c.PutMBps, true))
+		bound := float64(p.FlushInterval.Milliseconds()) + c.PutLatency.P99 + 10
+		ts = append(ts, newTarget("produce p99 ms at half load", "<= flush interval + raw PUT p99 + 10ms", s.Half.Produce.P99, bound, false))
+	}
+	ts = append(ts, newTarget("e2e p99 ms at half load", "<= produce p99 + 50ms", s.Half.EndToEnd.P99, s.Half.Produce.P99+50, false))
+	if k != nil {
+		ts = append(ts, newTarget("tail consume MB/s", ">= 50% of kfake", s.Full.ConsumeMBps, 0.5*k.Full.ConsumeMBps, true))
+	}
+	if c != nil {
+		ts = append(ts, newTarget("replay MB/s", ">= 70% of raw GET MB/s", s.ReplayMBps, 0.7*c.GetMBps, true))
+	}
+	if s.Cost != nil && s.Cost.Proc {
+		rss := float64(max(s.Cost.PeakRSSBytes, s.Cost.ReplayPeakRSSBytes)) / (1 << 20)
+		ts = append(ts, newTarget("agent peak RSS MiB", "< buffer-bytes + 256MiB", rss, float64(p.BufferBytes>>20)+256, false))
+	}
+	return ts
+}
+
+// print writes the table: Sluice, kfake and the S3 ceiling side by side,
+// then the targets.
+func (r *Report) print(out io.Writer) {
+	cfg, s, k, c := r.Config, r.Sluice, r.Kfake, r.Ceiling
+	fmt.Fprintf(out, "\nsluice bench: %d B records, %d partitions, %d producers, %d consumers, acks=%s, %s full load; %d CPUs\n",
+		cfg.RecordSize, cfg.Partitions, cfg.Producers, cfg.Consumers, cfg.Acks, cfg.Duration, r.Machine.CPUs)
+	fmt.Fprintf(out, "agent: flush %s or %d MiB, buffer %d MiB, %d uploads; redis %s; bucket %s\n\n",
+		cfg.Produce.FlushInterval, cfg.Produce.FlushBytes>>20, cfg.Produce.BufferBytes>>20, cfg.Produce.Uploads,
+		origin(r.Servers.StartedRedis, "redis-server (appendfsync always)", r.Servers.Redis),
+		origin(r.Servers.StartedS3, "versitygw posix", r.Servers.Bucket))
+	row := func(cells ...string) {
+		fmt.Fprintln(out, strings.TrimRight(fmt.Sprintf("%-40s %16s %16s   %s", cells[0], cells[1], cells[2], cells[3]), " "))
+	}
+	col := func(f func(l *Load) string) (string, string) { return f(s), orNA(k, f) }
+	ceil := func(f func(c *Ceiling) string) string {
+		if c == nil {
+			return ""
+		}
+		return f(c)
+	}
+	row("", "sluice", "kfake", "S3 ceiling")
+	a, b := col(func(l *Load) string { return f1(l.Full.MBps) })
+	row("produce MB/s", a, b, ceil(func(c *Ceiling) string {
+		return fmt.Sprintf("PUT %s (%d MiB x%d)", f1(c.PutMBps), c.ObjectBytes>>20, c.PutConcurrency)
+	}))
+	a, b = col(func(l *Load) string { return f0(l.Full.RecordsPerSec) })
+	row("produce records/s", a, b, "")
+	a, b = col(func(l *Load) string { return lat3(l.Full.Produce) })
+	row("produce p50/p99/p999 ms", a, b, ceil(func(c *Ceiling) string { return "PUT p50/p99 " + lat2(c.PutLatency) }))
+	a, b = col(func(l *Load) string { return lat3(l.Half.Produce) })
+	row("  at half load", a, b, "")
+	a, b = col(func(l *Load) string { return f0(l.Half.RecordsPerSec) })
+	row("  half-load records/s", a, b, "")
+	a, b = col(func(l *Load) string { return lat2(l.Full.EndToEnd) })
+	row("e2e p50/p99 ms", a, b, "")
+	a, b = col(func(l *Load) string { return lat2(l.Half.EndToEnd) })
+	row("  at half load", a, b, "")
+	a, b = col(func(l *Load) string { return f1(l.Full.ConsumeMBps) })
+	row("tail consume MB/s", a, b, "")
+	a, b = col(func(l *Load) string { return catchUp(l.Full.CatchUpSeconds) + " / " + catchUp(l.Half.CatchUpSeconds) })
+	row("consumers catch up after full / half s", a, b, "")
+	a, b = col(func(l *Load) string { return f1(l.ReplayMBps) })
+	row("replay MB/s", a, b, ceil(func(c *Ceiling) string {
+		return fmt.Sprintf("GET %s (x%d), p50/p99 %s", f1(c.GetMBps), c.GetConcurrency, lat2(c.GetLatency))
+	}))
+	a, b = col(func(l *Load) string { return fmt.Sprintf("%d/%d", l.Full.Failed+l.Half.Failed, l.ConsumeErrors) })
+	row("failed produces/consume errors", a, b, "")
+	if s.Cost != nil {
+		r.printCost(row, s.Cost)
+	}
+	if len(r.Targets) > 0 {
+		fmt.Fprintln(out, "\ntargets")
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		for _, t := range r.Targets {
+			verdict := "FAIL"
+			if t.Pass {
+				verdict = "ok"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s vs %s\t(%.0f%%)\t%s\n", t.Name, t.Want, f1(t.Value), f1(t.Bound), 100*t.Ratio, verdict)
+		}
+		tw.Flush()
+	}
+}
+
+func (r *Report) printCost(row func(...string), c *Cost) {
+	if c.Metrics {
+		row("S3 PUTs per GiB / per agent-s", fmt.Sprintf("%s / %s", f1(c.PutsPerGiB), f1(c.PutsPerAgentSec)), "", "")
+		row("S3 GETs per GiB tail / replay", fmt.Sprintf("%s / %s", f1(c.TailGetsPerGiB), f1(c.ReplayGetsPerGiB)), "", "")
+		row("S3 GETs per agent-s tail / replay", fmt.Sprintf("%s / %s", f1(c.TailGetsPerAgentSec), f1(c.ReplayGetsPerAgentSec)), "", "")
+		row("S3 HEADs per GiB replayed", f1(c.ReplayHeadsPerGiB), "", "")
+	}
+	if c.Metrics && c.Redis {
+		row("Redis cmds per flush (scripts)", fmt.Sprintf("%s (%s)", f2(c.RedisPerFlush), f2(c.RedisScriptsPerFlush)), "", "")
+		row("Redis cmds per Fetch tail / replay", fmt.Sprintf("%s / %s", f2(c.RedisPerTailFetch), f2(c.RedisPerReplayFetch)), "", "")
+		row("  scripts per Fetch tail / replay", fmt.Sprintf("%s / %s", f2(c.RedisScriptsPerTailFetch), f2(c.RedisScriptsPerReplayFetch)), "", "")
+	}
+	if c.Proc {
+		row("agent CPU s per GiB produced / replayed", fmt.Sprintf("%s / %s", f1(c.CPUSecPerGiB), f1(c.ReplayCPUSecPerGiB)), "", "")
+		row("agent peak RSS MiB produce / replay", fmt.Sprintf("%d / %d", c.PeakRSSBytes>>20, c.ReplayPeakRSSBytes>>20), "", "")
+	}
+}
+
+func origin(started bool, what, url string) string {
+	if started {
+		return "started " + what
+	}
+	return url
+}
+
+func catchUp(s float64) string {
+	if s < 0 {
+		return "never"
+	}
+	return f1(s)
+}
+
+func orNA(l *Load, f func(*Load) string) string {
+	if l == nil {
+		return "-"
+	}
+	return f(l)
+}
+
+func f0(v float64) string { return fmt.Sprintf("%.0f", v) }
+func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
+func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
+
+// ms prints a latency with a decimal only below 10ms.
+func ms(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func lat2(l Latency) string { return ms(l.P50) + "/" + ms(l.P99) }
+func lat3(l Latency) string { return ms(l.P50) + "/" + ms(l.P99) + "/" + ms(l.P999) }
