@@ -19,6 +19,8 @@ type mutation struct {
 	Commit        *metadata.Commit `json:"commit,omitempty"`
 	// ProducerID is the producer id just handed out.
 	ProducerID *int64 `json:"producer_id,omitempty"`
+	// Group changes one consumer group's state or offsets.
+	Group *groupChange `json:"group,omitempty"`
 }
 
 type addPartitions struct {
@@ -62,6 +64,8 @@ func (s *Store) apply(m mutation) commitOutcome {
 		return s.applyCommit(*m.Commit)
 	case m.ProducerID != nil:
 		s.nextProducer = max(s.nextProducer, *m.ProducerID+1)
+	case m.Group != nil:
+		s.applyGroup(*m.Group)
 	}
 	return commitOutcome{}
 }

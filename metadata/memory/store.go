@@ -26,6 +26,9 @@ type Store struct {
 	FailNextCommitAfter Fault
 	// Commits counts calls to Commit, failed ones included.
 	Commits atomic.Int64
+	// FailNextGroupWrite makes the next SaveGroup, DeleteGroup,
+	// CommitOffsets or DeleteOffsets return its error without writing.
+	FailNextGroupWrite Fault
 
 	mu           sync.Mutex
 	closed       bool
@@ -37,6 +40,7 @@ type Store struct {
 	commitCount  int64
 	watchers     map[*watcher]struct{}
 	orphans      orphanSet
+	groups       map[string]*groupRecord // consumer groups; see groups.go
 }
 
 // Fault is an error to inject once. Unlike a plain error field, it may be

@@ -81,6 +81,7 @@ func AcceptanceTest(t *testing.T, newStore func(t *testing.T) Store, opts ...Opt
 		{"WatchStops", testWatchStops},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Orphans", testOrphans},
+		{"Groups", testGroups},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })

@@ -76,3 +76,24 @@ func orphansKey() string { return "sluice:orphans" }
 // commitCountKey counts commits. It only grows; a Redis that shows a lower
 // count than an agent has seen has lost acknowledged writes.
 func commitCountKey() string { return "sluice:commit-count" }
+
+// groupTag is the hash tag of a consumer group's keys: its state and its
+// offsets share one slot, so a commit checks the generation atomically. A
+// group id holding "}" ends the tag early; its keys then share a slot with
+// another group's, which is harmless, and stay distinct.
+func groupTag(group string) string { return "sluice:{g:" + group + "}" }
+
+// groupStateKey is a hash: "gen" the generation, "members" the member
+// count, "type" and "state" for ListGroups, and "data" the whole state as
+// encodeGroupState writes it. It exists exactly while the group has saved
+// state.
+func groupStateKey(group string) string { return groupTag(group) + ":state" }
+
+// groupOffsetsKey is a hash from offsetField (partition and topic name) to
+// the committed offset as encodeOffset writes it.
+func groupOffsetsKey(group string) string { return groupTag(group) + ":offsets" }
+
+// groupNamesKey is a set of group ids, for ListGroups. Every write adds
+// the id and DeleteGroup removes it, so it may hold ids of groups since
+// deleted; ListGroups skips those.
+func groupNamesKey() string { return "sluice:{groups}:names" }

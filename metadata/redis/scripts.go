@@ -11,7 +11,8 @@ import "github.com/redis/go-redis/v9"
 // scripts are loaded into the server's cache at Open, so that the first
 // Commit is one EVALSHA too.
 var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
-	createTopicScript, deleteTopicScript, addPartitionsScript, alterConfigsScript}
+	createTopicScript, deleteTopicScript, addPartitionsScript, alterConfigsScript,
+	saveGroupScript, commitOffsetsScript, deleteGroupScript}
 
 // commitScript assigns offsets to one object's batches, for every partition
 // of the commit, in one atomic step; see Store.Commit.
@@ -292,4 +293,67 @@ for i = 2, #ARGV, 3 do
   end
 end
 return 1
+`)
+
+// saveGroupScript is SaveGroup's compare-and-set on the generation.
+//
+// KEYS[1] the group's state key, KEYS[2] its offsets key
+// ARGV[1] the expected generation, -1 for no state
+// ARGV[2] the new generation, ARGV[3] the member count, ARGV[4] the
+// protocol type, ARGV[5] the state name, ARGV[6] the encoded state
+//
+// Returns {1, created} when saved, created being 1 if the group had
+// neither state nor offsets before; {0, stored generation or -1} when the
+// stored generation is not the expected one, and nothing is written.
+var saveGroupScript = redis.NewScript(`
+local gen = redis.call('HGET', KEYS[1], 'gen')
+local stored = -1
+if gen then stored = tonumber(gen) end
+if stored ~= tonumber(ARGV[1]) then return {0, stored} end
+local created = 0
+if not gen and redis.call('EXISTS', KEYS[2]) == 0 then created = 1 end
+redis.call('HSET', KEYS[1], 'gen', ARGV[2], 'members', ARGV[3], 'type', ARGV[4], 'state', ARGV[5], 'data', ARGV[6])
+return {1, created}
+`)
+
+// commitOffsetsScript checks a commit's generation against the group's and
+// stores the offsets, in one step.
+//
+// KEYS[1] the group's state key, KEYS[2] its offsets key
+// ARGV[1] the commit's generation; negative for a simple commit
+// ARGV[2..] pairs of offsets-hash field and encoded offset
+//
+// A simple commit passes when the group has no state or no members; any
+// other passes when the state's generation equals ARGV[1]. Returns
+// {1, created} when stored, created being 1 if the group had neither state
+// nor offsets before; {0, stored generation or -1, member count} when
+// refused, and nothing is written.
+var commitOffsetsScript = redis.NewScript(`
+local st = redis.call('HMGET', KEYS[1], 'gen', 'members')
+local gen, members = tonumber(st[1] or '-1'), tonumber(st[2] or '0')
+local want = tonumber(ARGV[1])
+if (want < 0 and members > 0) or (want >= 0 and (not st[1] or gen ~= want)) then
+  return {0, gen, members}
+end
+if #ARGV < 2 then return {1, 0} end
+local created = 0
+if not st[1] and redis.call('EXISTS', KEYS[2]) == 0 then created = 1 end
+for i = 2, #ARGV, 2000 do
+  redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 1999, #ARGV)))
+end
+return {1, created}
+`)
+
+// deleteGroupScript deletes a group's state and offsets unless it has
+// members.
+//
+// KEYS[1] the group's state key, KEYS[2] its offsets key
+//
+// Returns 1 when deleted, 0 when there was neither, -1 when the state has
+// members, and nothing is deleted.
+var deleteGroupScript = redis.NewScript(`
+local members = redis.call('HGET', KEYS[1], 'members')
+if members and tonumber(members) > 0 then return -1 end
+if redis.call('DEL', KEYS[1], KEYS[2]) > 0 then return 1 end
+return 0
 `)
