@@ -25,7 +25,8 @@ type Config struct {
 	// to the bucket, for the rollback check at start.
 	CommitCountInterval time.Duration `yaml:"commit_count_interval"`
 
-	Produce produce.Config `yaml:"produce"`
+	Produce     produce.Config    `yaml:"produce"`
+	Maintenance MaintenanceConfig `yaml:"maintenance"`
 }
 
 // RegisterFlags registers the agent's flags with their defaults.
@@ -41,6 +42,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
 	f.DurationVar(&c.CommitCountInterval, prefix+"commit-count-interval", 10*time.Second, "How often the metadata commit count is recorded in the bucket, so a restarted agent can tell that Redis lost writes.")
 	c.Produce.RegisterFlags(prefix, f)
+	c.Maintenance.RegisterFlags(prefix, f)
 }
 
 // Validate says what is wrong with the configuration.
@@ -64,6 +66,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FetchCacheBytes < 0 {
 		return errors.New("--fetch-cache-bytes must not be negative")
+	}
+	if err := c.Maintenance.Validate(); err != nil {
+		return err
 	}
 	return c.Produce.Validate()
 }

@@ -15,6 +15,8 @@
 //   - The read path: logview.go caches partition offsets and recent index
 //     entries from commit notifications; read.go reads object ranges through
 //     the tiering cache and writes assigned offsets into batch headers.
+//   - Maintenance (maintenance.go): every agent compacts, retains and cleans
+//     up the partitions whose lease it takes, on a timer owned by Run.
 //   - kerr.go is the only place Go errors become Kafka error codes.
 //
 // Invariants:

@@ -133,6 +133,10 @@ func (srv *Server) Run(ctx context.Context) error {
 			recordCommitCount(watchCtx, cc, srv.deps.Bucket, srv.cfg.CommitCountInterval, srv.log)
 		}()
 	}
+	if m := srv.newMaintainer(); m != nil {
+		bg.Add(1)
+		go func() { defer bg.Done(); m.run(watchCtx) }()
+	}
 
 	var conns sync.WaitGroup
 	go func() {

@@ -13,5 +13,8 @@
 //     high watermark change together or not at all.
 //   - For each (producer id, partition) the last 5 batches' sequence ranges
 //     are kept; a duplicate gets its original offset and is not indexed again.
-//   - Index entries are immutable; a reader may cache them forever.
+//   - Index entries are immutable: never changed in place. The optional
+//     Lifecycle replaces whole entries with one covering the same offsets
+//     (compaction) or drops those below the log start (retention); a reader
+//     that cached one reads the index again if its object has been deleted.
 package metadata

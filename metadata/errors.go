@@ -32,4 +32,8 @@ var (
 	// ErrGroupNotEmpty is returned by DeleteGroup when the group's saved
 	// state has members.
 	ErrGroupNotEmpty = errors.New("consumer group not empty")
+	// ErrConflict is returned by Lifecycle.ReplaceEntries and Trim when the
+	// index is no longer what the caller read: another agent compacted or
+	// trimmed it first. Nothing is changed; the caller reads again.
+	ErrConflict = errors.New("index changed concurrently")
 )

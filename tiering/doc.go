@@ -7,6 +7,8 @@
 //   - bucket: the object-store contract and its backends (memory, file, s3),
 //     with buckettest.AcceptanceTest holding every backend to it.
 //   - cache: the LRU of byte ranges under Reader.
+//   - compaction: merges a partition's small index entries into one segment
+//     carrying real offsets; retention: how far the log start may move.
 //
 // Invariants this package keeps:
 //   - A key is never made twice (time plus 64 random bits), so the PUT of a

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -36,11 +37,23 @@ type Report struct {
 }
 
 // Machine describes where the bench ran: every server shares these CPUs.
+// The load averages (Linux) show whether something else ran meanwhile.
 type Machine struct {
-	CPUs      int    `json:"cpus"`
-	OS        string `json:"os"`
-	Arch      string `json:"arch"`
-	GoVersion string `json:"go_version"`
+	CPUs          int    `json:"cpus"`
+	OS            string `json:"os"`
+	Arch          string `json:"arch"`
+	GoVersion     string `json:"go_version"`
+	LoadAvgBefore string `json:"loadavg_before,omitempty"`
+	LoadAvgAfter  string `json:"loadavg_after,omitempty"`
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages, or "".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 // Servers says what the load ran against, and which of it the bench
@@ -65,7 +78,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
 		deps.Out = io.Discard
 	}
 	rep := &Report{Started: time.Now().UTC(), Config: cfg, Machine: Machine{CPUs: runtime.NumCPU(),
-		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version()}}
+		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), LoadAvgBefore: loadAvg()}}
 	prog := newProgress(deps.Progress)
 	srv, err := startServers(ctx, cfg, deps.AgentBinary)
 	if err != nil {
@@ -94,6 +107,7 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
 			return nil, fmt.Errorf("loading kfake: %w", err)
 		}
 	}
+	rep.Machine.LoadAvgAfter = loadAvg()
 	rep.Targets = targets(rep)
 	rep.print(deps.Out)
 	if cfg.JSON != "" {

@@ -86,9 +86,9 @@ func TestBenchSmoke(t *testing.T) {
 		if l.Full.Records == 0 || l.Half.Records == 0 || l.Full.Failed+l.Half.Failed != 0 {
 			t.Errorf("%s: produced %d and %d records, %d failed", l.Broker, l.Full.Records, l.Half.Records, l.Full.Failed+l.Half.Failed)
 		}
-		// Records answered after a phase's deadline are in the topic too.
-		if l.ReplayRecords < produced || l.ConsumeErrors != 0 {
-			t.Errorf("%s: replayed %d records of at least %d, %d consume errors", l.Broker, l.ReplayRecords, produced, l.ConsumeErrors)
+		// Replay stops at --duration, so it may not reach the end.
+		if l.ReplayRecords == 0 || l.ConsumeErrors != 0 {
+			t.Errorf("%s: replayed %d of %d records, %d consume errors", l.Broker, l.ReplayRecords, produced, l.ConsumeErrors)
 		}
 	}
 	c := rep.Sluice.Cost

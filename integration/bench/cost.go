@@ -23,8 +23,10 @@ type Cost struct {
 	ReplayHeadsPerGiB     float64 `json:"replay_heads_per_gib"`
 
 	// Redis commands from INFO commandstats, including those that Lua
-	// scripts run; ScriptsPerFlush counts the script calls alone, each one
-	// round trip.
+	// scripts run; the Scripts figures count script calls alone, each one
+	// round trip. Per flush is measured while producing without consumers
+	// (consumers behind the tail read the index in Redis); per tail Fetch
+	// while consumers long-poll at the tail with nothing produced.
 	RedisPerFlush        float64 `json:"redis_commands_per_flush"`
 	RedisScriptsPerFlush float64 `json:"redis_scripts_per_flush"`
 	RedisPerTailFetch    float64 `json:"redis_commands_per_tail_fetch"`
@@ -42,15 +44,21 @@ type Cost struct {
 	ReplayCPUSecPerGiB float64 `json:"cpu_sec_per_gib_replayed"`
 	PeakRSSBytes       int64   `json:"peak_rss_bytes"`
 	ReplayPeakRSSBytes int64   `json:"replay_peak_rss_bytes"`
+
+	// FullLoadCores is how many CPUs each process used during full load,
+	// by the child's name ("sluice agent", "versitygw", "redis-server")
+	// and "bench" for the producer and consumer clients: on a small
+	// machine they compete for the same cores.
+	FullLoadCores map[string]float64 `json:"full_load_cores,omitempty"`
 }
 
-// costOf turns the snapshots of runLoad into cost figures: s[0] before the
-// load, s[1] after full load, s[2] after half load, s[3] after the idle
-// window, s[4] and s[5] around replay. produced, tail and replayed are the
-// bytes of record values in each stretch.
-func costOf(s [6]snapshot, produced, tail, replayed int64) *Cost {
-	c := &Cost{Metrics: s[0].metrics && s[5].metrics, Proc: s[0].proc && s[5].proc,
-		Redis: s[0].redis != nil && s[5].redis != nil}
+// costOf turns the snapshots of runLoad (indexed by atStart and the other
+// marks) into cost figures. produced is the bytes of record values answered
+// in the full-load and half-load phases, tail what the consumers read from
+// the start to the end of the idle window, replayed what replay read.
+func costOf(s [numMarks]snapshot, produced, tail, replayed int64) *Cost {
+	c := &Cost{Metrics: s[atStart].metrics && s[afterReplay].metrics, Proc: s[atStart].proc && s[afterReplay].proc,
+		Redis: s[atStart].redis != nil && s[afterReplay].redis != nil}
 	perGiB := func(n float64, bytes int64) float64 {
 		if bytes <= 0 {
 			return 0
@@ -69,30 +77,41 @@ func costOf(s [6]snapshot, produced, tail, replayed int64) *Cost {
 		}
 		return n / d
 	}
+	const (
+		s0, full, half, idle, prodOnly = atStart, afterFull, afterHalf, afterIdle, afterProduceOnly
+		r0, r1                         = beforeReplay, afterReplay
+	)
+	if d := s[full].at.Sub(s[s0].at); d > 0 && len(s[full].cpuBy) > 0 {
+		c.FullLoadCores = map[string]float64{}
+		for name, cpu := range s[full].cpuBy {
+			c.FullLoadCores[name] = (cpu - s[s0].cpuBy[name]).Seconds() / d.Seconds()
+		}
+	}
 	if c.Metrics {
-		c.Flushes = s[2].flushes - s[0].flushes
-		puts := s[2].puts - s[0].puts
-		c.PutsPerGiB, c.PutsPerAgentSec = perGiB(puts, produced), perSec(puts, s[0], s[2])
-		gets := s[3].gets - s[0].gets
-		c.TailGetsPerGiB, c.TailGetsPerAgentSec = perGiB(gets, tail), perSec(gets, s[0], s[3])
-		gets = s[5].gets - s[4].gets
-		c.ReplayGetsPerGiB, c.ReplayGetsPerAgentSec = perGiB(gets, replayed), perSec(gets, s[4], s[5])
-		c.ReplayHeadsPerGiB = perGiB(s[5].heads-s[4].heads, replayed)
-		c.TailFetches, c.ReplayFetches = s[3].fetches-s[2].fetches, s[5].fetches-s[4].fetches
+		c.Flushes = s[half].flushes - s[s0].flushes
+		puts := s[half].puts - s[s0].puts
+		c.PutsPerGiB, c.PutsPerAgentSec = perGiB(puts, produced), perSec(puts, s[s0], s[half])
+		gets := s[idle].gets - s[s0].gets
+		c.TailGetsPerGiB, c.TailGetsPerAgentSec = perGiB(gets, tail), perSec(gets, s[s0], s[idle])
+		gets = s[r1].gets - s[r0].gets
+		c.ReplayGetsPerGiB, c.ReplayGetsPerAgentSec = perGiB(gets, replayed), perSec(gets, s[r0], s[r1])
+		c.ReplayHeadsPerGiB = perGiB(s[r1].heads-s[r0].heads, replayed)
+		c.TailFetches, c.ReplayFetches = s[idle].fetches-s[half].fetches, s[r1].fetches-s[r0].fetches
 	}
 	if c.Redis && c.Metrics {
-		all, scripts := redisDelta(s[0], s[2])
-		c.RedisPerFlush, c.RedisScriptsPerFlush = per(float64(all), c.Flushes), per(float64(scripts), c.Flushes)
-		all, scripts = redisDelta(s[2], s[3])
+		all, scripts := redisDelta(s[idle], s[prodOnly])
+		flushes := s[prodOnly].flushes - s[idle].flushes
+		c.RedisPerFlush, c.RedisScriptsPerFlush = per(float64(all), flushes), per(float64(scripts), flushes)
+		all, scripts = redisDelta(s[half], s[idle])
 		c.RedisPerTailFetch, c.RedisScriptsPerTailFetch = per(float64(all), c.TailFetches), per(float64(scripts), c.TailFetches)
-		all, scripts = redisDelta(s[4], s[5])
+		all, scripts = redisDelta(s[r0], s[r1])
 		c.RedisPerReplayFetch, c.RedisScriptsPerReplayFetch = per(float64(all), c.ReplayFetches), per(float64(scripts), c.ReplayFetches)
 	}
 	if c.Proc {
 		cpu := func(a, b snapshot) float64 { return (b.cpu - a.cpu).Seconds() }
-		c.CPUSecPerGiB = perGiB(cpu(s[0], s[2]), produced)
-		c.ReplayCPUSecPerGiB = perGiB(cpu(s[4], s[5]), replayed)
-		c.PeakRSSBytes, c.ReplayPeakRSSBytes = s[3].hwm, s[5].hwm
+		c.CPUSecPerGiB = perGiB(cpu(s[s0], s[half]), produced)
+		c.ReplayCPUSecPerGiB = perGiB(cpu(s[r0], s[r1]), replayed)
+		c.PeakRSSBytes, c.ReplayPeakRSSBytes = s[prodOnly].hwm, s[r1].hwm
 	}
 	return c
 }

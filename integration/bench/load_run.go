@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -41,8 +42,21 @@ type Load struct {
 	Cost          *Cost   `json:"cost,omitempty"`
 }
 
+// The moments at which runLoad reads the agent's counters.
+const (
+	atStart          = iota // before full load
+	afterFull               // right after full load
+	afterHalf               // after half load and the consumers' catch-up
+	afterIdle               // after the consumers idled at the tail
+	afterProduceOnly        // after the produce-only window
+	beforeReplay            // on the replay agent, before replay
+	afterReplay
+	numMarks
+)
+
 // runLoad creates a topic, runs the full-load and half-load phases with
-// consumers at the tail, lets them idle at the tail, then replays the topic
+// consumers at the tail, lets them idle at the tail, produces without
+// consumers for a moment (the cost of a flush alone), then replays the topic
 // from the start.
 func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, error) {
 	res := &Load{Broker: t.name, Topic: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
@@ -64,10 +78,10 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	}
 	defer cons.stop()
 
-	var snaps [6]snapshot
-	var marks [6]struct{ produced, consumed int64 }
+	var snaps [numMarks]snapshot
+	var produced, consumed [numMarks]int64
 	mark := func(i int) error {
-		marks[i].produced, marks[i].consumed = prods.acked.bytes.Load(), cons.read.bytes.Load()
+		produced[i], consumed[i] = prods.acked.bytes.Load(), cons.read.bytes.Load()
 		if t.obs == nil {
 			return nil
 		}
@@ -75,44 +89,53 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 		snaps[i], err = t.obs.snapshot(ctx)
 		return err
 	}
-	if err := mark(0); err != nil {
+	if err := mark(atStart); err != nil {
 		return nil, err
 	}
 	profiled := profileAgent(ctx, cfg, t.obs, cfg.Duration-time.Second)
-	name := t.name + ": full load"
-	if res.Full, err = prods.run(ctx, prog, name, cfg.Duration, float64(cfg.Rate), cons); err != nil {
+	if res.Full, err = prods.run(ctx, prog, t.name+": full load", cfg.Duration, float64(cfg.Rate), cons); err != nil {
 		return nil, err
 	}
 	if err := <-profiled; err != nil {
 		return nil, err
 	}
-	res.Full.CatchUpSeconds = cons.catchUp(ctx, prog, t.name+": consumers catch up", prods.acked.records.Load(), cfg.Duration)
-	if err := mark(1); err != nil {
+	if err := mark(afterFull); err != nil {
 		return nil, err
 	}
+	res.Full.CatchUpSeconds = cons.catchUp(ctx, prog, t.name+": consumers catch up", prods.acked.records.Load(), cfg.Duration)
 	half := res.Full.RecordsPerSec / 2
 	if res.Half, err = prods.run(ctx, prog, t.name+": half load", cfg.Duration/2, half, cons); err != nil {
 		return nil, err
 	}
 	res.Half.CatchUpSeconds = cons.catchUp(ctx, prog, t.name+": consumers catch up", prods.acked.records.Load(), cfg.Duration)
-	if err := mark(2); err != nil {
+	if err := mark(afterHalf); err != nil {
 		return nil, err
 	}
 	if err := idle(ctx, prog, t.name+": idle at tail"); err != nil {
 		return nil, err
 	}
-	if err := mark(3); err != nil {
+	if err := mark(afterIdle); err != nil {
 		return nil, err
 	}
 	cons.stop()
 	res.ConsumeErrors = cons.errs.Load()
+	if t.obs != nil {
+		// Consumers that fell behind the tail read the index in Redis;
+		// without them, Redis sees only what flushes cost.
+		if _, err := prods.run(ctx, prog, t.name+": produce only", idleWindow, half, new(consumers)); err != nil {
+			return nil, err
+		}
+	}
+	if err := mark(afterProduceOnly); err != nil {
+		return nil, err
+	}
 
 	if t.restart != nil {
 		if err := t.restart(ctx); err != nil {
 			return nil, fmt.Errorf("restarting the agent for replay: %w", err)
 		}
 	}
-	if err := mark(4); err != nil {
+	if err := mark(beforeReplay); err != nil {
 		return nil, err
 	}
 	replayed, el, errs, err := replay(ctx, cfg, t, res.Topic, prog)
@@ -121,11 +144,11 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	}
 	res.ReplayRecords, res.ReplaySeconds, res.ReplayMBps = replayed.records, el.Seconds(), mbps(replayed.bytes, el)
 	res.ConsumeErrors += errs
-	if err := mark(5); err != nil {
+	if err := mark(afterReplay); err != nil {
 		return nil, err
 	}
 	if t.obs != nil {
-		res.Cost = costOf(snaps, marks[2].produced-marks[0].produced, marks[3].consumed-marks[0].consumed, replayed.bytes)
+		res.Cost = costOf(snaps, produced[afterHalf]-produced[atStart], consumed[afterIdle]-consumed[atStart], replayed.bytes)
 	}
 	return res, nil
 }
@@ -205,17 +228,22 @@ func replay(ctx context.Context, cfg Config, t target, topic string, prog *progr
 }
 
 // profileAgent takes a CPU profile of the agent for d into
-// cfg.AgentProfile, when asked to and the agent has an HTTP address. The
-// channel yields the outcome.
+// cfg.AgentProfile, then a heap profile into cfg.AgentProfile+".heap", when
+// asked to and the agent has an HTTP address. The channel yields the
+// outcome.
 func profileAgent(ctx context.Context, cfg Config, obs *observer, d time.Duration) <-chan error {
 	ch := make(chan error, 1)
 	if cfg.AgentProfile == "" || obs == nil || obs.srv.agentHTTP == "" {
 		ch <- nil
 		return ch
 	}
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", obs.srv.agentHTTP, int(d.Seconds()))
+	base := "http://" + obs.srv.agentHTTP + "/debug/pprof/"
 	go func() {
-		ch <- fetchTo(ctx, url, cfg.AgentProfile)
+		err := fetchTo(ctx, fmt.Sprintf("%sprofile?seconds=%d", base, int(d.Seconds())), cfg.AgentProfile)
+		if err == nil {
+			err = fetchTo(ctx, base+"heap", cfg.AgentProfile+".heap")
+		}
+		ch <- err
 	}()
 	return ch
 }
@@ -232,6 +260,9 @@ func fetchTo(ctx context.Context, url, path string) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("profiling the agent: %s answered %s", url, resp.Status)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	f, err := os.Create(path)
 	if err != nil {

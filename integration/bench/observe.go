@@ -31,6 +31,9 @@ type snapshot struct {
 	proc bool
 	cpu  time.Duration // utime + stime
 	hwm  int64         // VmHWM: peak resident set, bytes
+	// CPU time of every process on the machine's load side: the children
+	// the bench started, by name, and "bench" (clients, and kfake).
+	cpuBy map[string]time.Duration
 	// From Redis INFO commandstats: calls per command.
 	redis map[string]int64
 }
@@ -60,6 +63,15 @@ func (o *observer) snapshot(ctx context.Context) (snapshot, error) {
 		if s.cpu, s.hwm, err = procStats(o.srv.agent.pid()); err == nil {
 			s.proc = true
 		}
+	}
+	s.cpuBy = map[string]time.Duration{}
+	for _, c := range o.srv.children {
+		if cpu, _, err := procStats(c.pid()); err == nil && !c.exited() {
+			s.cpuBy[c.name] += cpu
+		}
+	}
+	if cpu, _, err := procStats(os.Getpid()); err == nil {
+		s.cpuBy["bench"] = cpu
 	}
 	if opts := o.srv.redisOpts(); opts != nil {
 		calls, err := commandStats(ctx, opts)

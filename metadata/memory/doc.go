@@ -13,7 +13,9 @@
 //     producer new to a partition starts at sequence 0, a newer epoch
 //     restarts at 0, an older epoch is fenced, and the last 5 batches per
 //     (producer, partition) are remembered for duplicates.
-//   - Index entries are never changed once a commit has returned.
+//   - Index entries are never changed once a commit has returned; compaction
+//     replaces whole entries with one covering the same offsets, and retention
+//     drops whole entries below the log start (lifecycle.go).
 //
 // # Log format
 //

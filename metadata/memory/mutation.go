@@ -21,6 +21,10 @@ type mutation struct {
 	ProducerID *int64 `json:"producer_id,omitempty"`
 	// Group changes one consumer group's state or offsets.
 	Group *groupChange `json:"group,omitempty"`
+	// ReplaceEntries and Trim are compaction's and retention's changes to
+	// a partition's index; see lifecycle.go.
+	ReplaceEntries *replaceEntries `json:"replace_entries,omitempty"`
+	Trim           *trimLog        `json:"trim,omitempty"`
 }
 
 type addPartitions struct {
@@ -66,6 +70,10 @@ func (s *Store) apply(m mutation) commitOutcome {
 		s.nextProducer = max(s.nextProducer, *m.ProducerID+1)
 	case m.Group != nil:
 		s.applyGroup(*m.Group)
+	case m.ReplaceEntries != nil:
+		s.applyReplace(*m.ReplaceEntries)
+	case m.Trim != nil:
+		s.applyTrim(*m.Trim)
 	}
 	return commitOutcome{}
 }

@@ -8,7 +8,7 @@ import (
 
 // partition is the state of one partition of one topic incarnation.
 type partition struct {
-	// start is the log-start offset; nothing moves it yet (retention will).
+	// start is the log-start offset; only Trim moves it (lifecycle.go).
 	start int64
 	hw    int64 // next offset to assign
 	index []metadata.IndexEntry

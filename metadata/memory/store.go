@@ -40,6 +40,7 @@ type Store struct {
 	commitCount  int64
 	watchers     map[*watcher]struct{}
 	orphans      orphanSet
+	leases       leaseTable              // see lifecycle.go
 	groups       map[string]*groupRecord // consumer groups; see groups.go
 }
 

@@ -81,6 +81,7 @@ func AcceptanceTest(t *testing.T, newStore func(t *testing.T) Store, opts ...Opt
 		{"WatchStops", testWatchStops},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Orphans", testOrphans},
+		{"Lifecycle", testLifecycle},
 		{"Groups", testGroups},
 	}
 	for _, c := range cases {

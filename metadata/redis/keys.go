@@ -97,3 +97,7 @@ func groupOffsetsKey(group string) string { return groupTag(group) + ":offsets" 
 // the id and DeleteGroup removes it, so it may hold ids of groups since
 // deleted; ListGroups skips those.
 func groupNamesKey() string { return "sluice:{groups}:names" }
+
+// leaseKey holds the holder of the lease called name, with the lease's
+// expiry as the key's; see leaseScript. Leases only spread maintenance work.
+func leaseKey(name string) string { return "sluice:lease:" + name }

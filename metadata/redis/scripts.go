@@ -12,7 +12,8 @@ import "github.com/redis/go-redis/v9"
 // Commit is one EVALSHA too.
 var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
 	createTopicScript, deleteTopicScript, addPartitionsScript, alterConfigsScript,
-	saveGroupScript, commitOffsetsScript, deleteGroupScript}
+	saveGroupScript, commitOffsetsScript, deleteGroupScript,
+	replaceEntriesScript, trimScript, referencedScript, leaseScript}
 
 // commitScript assigns offsets to one object's batches, for every partition
 // of the commit, in one atomic step; see Store.Commit.
@@ -356,4 +357,108 @@ local members = redis.call('HGET', KEYS[1], 'members')
 if members and tonumber(members) > 0 then return -1 end
 if redis.call('DEL', KEYS[1], KEYS[2]) > 0 then return 1 end
 return 0
+`)
+
+// replaceEntriesScript swaps consecutive index entries of one partition for
+// one entry covering the same offsets, if every old entry is still there;
+// see Store.ReplaceEntries.
+//
+// KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
+// times key
+// ARGV[1] the new entry's member, ARGV[2] its base offset, ARGV[3] its max
+// timestamp
+// ARGV[4..] the members of the old entries
+//
+// Returns 1 when replaced; 0 when an old entry is missing, and nothing is
+// written; -1 when the partition does not exist. The times set keeps its
+// meaning: if any old entry was a time peak, the new entry is one, scored
+// by its max timestamp (the largest of theirs), which stays below every
+// later peak and above every earlier one.
+var replaceEntriesScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+for i = 4, #ARGV do
+  if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then return 0 end
+end
+local peak = false
+for i = 4, #ARGV do
+  redis.call('ZREM', KEYS[2], ARGV[i])
+  if redis.call('ZREM', KEYS[3], string.match(ARGV[i], '^(%-?%d+),')) == 1 then peak = true end
+end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if peak then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) end
+return 1
+`)
+
+// trimScript raises a partition's log start to an entry boundary and
+// deletes the entries below it; see Store.Trim.
+//
+// KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
+// times key
+// ARGV[1] the new log start
+//
+// Returns 1 when trimmed, or when the log start is already at or past
+// ARGV[1] (nothing is written); 0 when ARGV[1] is neither an entry's base
+// offset nor the high watermark, and nothing is written; -1 when the
+// partition does not exist. When a trimmed entry was a time peak, the peaks
+// of the entries before the first surviving peak are found again, and with
+// no surviving peak "maxts" becomes the largest remaining max timestamp
+// (absent when no entry remains), so the next commit's peaks stay right.
+var trimScript = redis.NewScript(`
+local hw = redis.call('HGET', KEYS[1], 'hw')
+if not hw then return -1 end
+local start = tonumber(ARGV[1])
+if start <= tonumber(redis.call('HGET', KEYS[1], 'start') or '0') then return 1 end
+if start ~= tonumber(hw) and #redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV[1], 'LIMIT', 0, 1) == 0 then
+  return 0
+end
+local peak = false
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])) do
+  if redis.call('ZREM', KEYS[3], string.match(m, '^(%-?%d+),')) == 1 then peak = true end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+redis.call('HSET', KEYS[1], 'start', ARGV[1])
+if not peak then return 1 end
+local first = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
+local upto = '+inf'
+if first then upto = '(' .. first end
+local run = nil
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', upto)) do
+  local base, ts = string.match(m, '^(%-?%d+),%-?%d+,(%-?%d+),')
+  if not run or tonumber(ts) > tonumber(run) then
+    redis.call('ZADD', KEYS[3], ts, base)
+    run = ts
+  end
+end
+if not first then
+  if run then redis.call('HSET', KEYS[1], 'maxts', run) else redis.call('HDEL', KEYS[1], 'maxts') end
+end
+return 1
+`)
+
+// referencedScript says whether an index entry names an object.
+//
+// KEYS[1] the partition's index key
+// ARGV[1] the object key
+//
+// Returns 1 when an entry names it, else 0. It walks the whole index, which
+// compaction and retention keep small.
+var referencedScript = redis.NewScript(`
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.match(m, '^[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,(.*)$') == ARGV[1] then return 1 end
+end
+return 0
+`)
+
+// leaseScript takes a lease, or renews it for its holder: SET NX PX that
+// also succeeds for the current holder.
+//
+// KEYS[1] the lease key
+// ARGV[1] the holder, ARGV[2] the time to live in milliseconds
+//
+// Returns 1 when ARGV[1] holds the lease now, 0 when another holder does.
+var leaseScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
 `)
