@@ -131,6 +131,12 @@ func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTop
 	records, err := srv.view.read(ctx, p, offset, o.HighWatermark, limit, first)
 	switch {
 	case errors.Is(err, errOffsetOutOfRange):
+		// Retention moved the log start past what was cached: answer with
+		// the store's bounds, which the client's next ListOffsets sees too.
+		srv.view.refresh(p)
+		if fresh, err := srv.view.offsets(ctx, p); err == nil {
+			sp.LogStartOffset, sp.HighWatermark, sp.LastStableOffset = fresh.LogStart, fresh.HighWatermark, fresh.HighWatermark
+		}
 		sp.ErrorCode = kerr.OffsetOutOfRange.Code
 	case err != nil:
 		srv.log.Warn("reading partition", "partition", p.Index, "offset", offset, "err", err)

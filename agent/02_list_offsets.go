@@ -69,7 +69,13 @@ func (srv *Server) listOffset(ctx context.Context, p metadata.Partition, ts int6
 	case latestTimestamp:
 		return o.HighWatermark, -1, nil
 	case earliestTimestamp:
-		return o.LogStart, -1, nil
+		// Read from the store: retention moves the log start without a
+		// notification, and ListOffsets is rare enough to afford it.
+		os, err := srv.deps.Store.Offsets(ctx, []metadata.Partition{p})
+		if err != nil {
+			return -1, -1, err
+		}
+		return os[0].LogStart, -1, nil
 	case maxTimestamp:
 		return srv.maxTimestampOffset(ctx, p, o)
 	}

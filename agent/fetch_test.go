@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/sluicehq/sluice/agent/agenttest"
+	"github.com/sluicehq/sluice/metadata"
 	"github.com/sluicehq/sluice/tiering/bucket"
 	"github.com/sluicehq/sluice/tiering/bucket/buckettest"
 )
@@ -191,5 +192,38 @@ func TestFetchRereadsIndexWhenObjectIsGone(t *testing.T) {
 	p := fetchRaw(t, cl, "gone", 0, 1<<20, 1<<20)
 	if p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
 		t.Fatalf("fetch = %v with %d bytes, want the batches", kerr.ErrorForCode(p.ErrorCode), len(p.RecordBatches))
+	}
+}
+
+// TestRetentionMovesLogStartUnderCache: the cache does not hear of
+// retention; a fetch below the new log start gets OFFSET_OUT_OF_RANGE with
+// the store's log start, and ListOffsets earliest answers it too.
+func TestRetentionMovesLogStartUnderCache(t *testing.T) {
+	a := agenttest.Start(t)
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "ret"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, cl, "ret", 10, 10)
+	if p := fetchRaw(t, cl, "ret", 0, 1<<20, 1<<20); p.ErrorCode != 0 { // caches the bounds
+		t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+	}
+	tp, err := a.Store.Topic(testCtx(t), "ret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store.(metadata.Lifecycle).Trim(testCtx(t), metadata.Partition{Topic: tp.ID}, 5); err != nil {
+		t.Fatal(err)
+	}
+	p := fetchRaw(t, cl, "ret", 2, 1<<20, 1<<20)
+	if p.ErrorCode != kerr.OffsetOutOfRange.Code || p.LogStartOffset != 5 {
+		t.Fatalf("fetch below the new log start = %v, log start %d; want OFFSET_OUT_OF_RANGE, 5", kerr.ErrorForCode(p.ErrorCode), p.LogStartOffset)
+	}
+	lo, err := kadm.NewClient(cl).ListStartOffsets(testCtx(t), "ret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := lo.Lookup("ret", 0); o.Offset != 5 {
+		t.Fatalf("earliest offset = %d, want 5", o.Offset)
 	}
 }

@@ -183,6 +183,17 @@ func (v *logView) entries(ctx context.Context, p metadata.Partition, from int64)
 	return v.log.Index(ctx, p, from, 8)
 }
 
+// refresh makes the next offsets call read p's bounds from the store again.
+// The cache learns of new commits but not of retention moving the log
+// start, so a read that finds the index gone below it calls this.
+func (v *logView) refresh(p metadata.Partition) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if ps := v.parts[p]; ps != nil {
+		ps.loading, ps.entries = true, nil
+	}
+}
+
 // forgetEntries drops p's cached index entries; the next read asks the
 // index.
 func (v *logView) forgetEntries(p metadata.Partition) {
