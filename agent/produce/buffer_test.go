@@ -134,10 +134,11 @@ func TestFlushOnSize(t *testing.T) {
 
 func TestFailedUploadFailsLaterSealedFlushes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		bk, lg := &fakeBucket{failNext: errors.New("S3 down"), block: make(chan struct{})}, &fakeLog{}
+		// The first sealed flush's upload fails, whichever upload runs first.
+		bk := &fakeBucket{failNext: errors.New("S3 down"), failKey: "ingest/000001", block: make(chan struct{})}
+		lg := &fakeLog{}
 		cfg := testConfig()
 		cfg.FlushBytes = 10
-		cfg.Uploads = 1 // the first sealed flush is the one whose upload fails
 		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys()})
 		stop := run(t, b)
 		defer stop()

@@ -13,6 +13,7 @@ type fakeBucket struct {
 	mu         sync.Mutex
 	uploads    map[string][]byte
 	failNext   error
+	failKey    string        // when set, only the upload of this key takes failNext
 	block      chan struct{} // when set, uploads wait for it to close
 	uploadKeys []string
 }
@@ -30,7 +31,7 @@ func (b *fakeBucket) Upload(ctx context.Context, key string, data []byte) error 
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if err := b.failNext; err != nil {
+	if err := b.failNext; err != nil && (b.failKey == "" || b.failKey == key) {
 		b.failNext = nil
 		return err
 	}

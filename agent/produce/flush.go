@@ -32,6 +32,7 @@ type section struct {
 // object holds each partition's bytes contiguously.
 type flush struct {
 	seq      uint64
+	key      string
 	sections []*section
 	byPart   map[metadata.Partition]*section
 	waiters  []*pending

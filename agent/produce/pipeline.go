@@ -30,6 +30,7 @@ func (pl *pipeline) seal(f *flush, reason flushReason) {
 	pl.mu.Lock()
 	pl.seq++
 	f.seq = pl.seq
+	f.key = pl.buf.deps.NewKey() // keys follow seal order, which helps reading the bucket
 	prev, done := pl.prev, make(chan struct{})
 	pl.prev = done
 	pl.mu.Unlock()
@@ -51,7 +52,7 @@ func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
 	defer b.mem.Release(int64(f.bytes))
 	ctx := context.Background()
 
-	key := b.deps.NewKey()
+	key := f.key
 	data, commit, err := encode(f, key)
 	if err == nil {
 		err = pl.upload(ctx, key, data)
