@@ -122,7 +122,9 @@ func TestCodecsMillionRecords(t *testing.T) {
 	}
 	rd := testenv.StartRedis(t)
 	s3 := testenv.StartS3(t)
-	a := startAgent(t, rd.URL(), s3.URL())
+	// Maintenance off: its compaction PUTs are not the write path's, and
+	// integration/lifecycle_test.go covers it.
+	a := startAgent(t, rd.URL(), s3.URL(), "--maintenance-interval", "0")
 	const records = 1_000_000
 	codecs := map[string]kgo.CompressionCodec{
 		"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
