@@ -37,7 +37,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.BoolVar(&c.AutoCreateTopics, prefix+"auto-create-topics", true, "Create a topic when a client asks for one that does not exist.")
 	f.IntVar(&c.DefaultPartitions, prefix+"default-partitions", 1, "Partitions of an auto-created topic.")
 	f.IntVar(&c.MaxPartitions, prefix+"max-partitions", 10000, "Most partitions one topic may have; bounds what one request can make agents allocate.")
-	f.Int64Var(&c.FetchCacheBytes, prefix+"fetch-cache-bytes", 256<<20, "Bytes of object ranges cached for fetches.")
+	f.Int64Var(&c.FetchCacheBytes, prefix+"fetch-cache-bytes", 64<<20, "Bytes of object ranges cached for fetches.")
 	f.DurationVar(&c.MetadataCacheTTL, prefix+"metadata-cache-ttl", 2*time.Second, "How long topic metadata is cached before it is read again.")
 	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
 	f.DurationVar(&c.CommitCountInterval, prefix+"commit-count-interval", 10*time.Second, "How often the metadata commit count is recorded in the bucket, so a restarted agent can tell that Redis lost writes.")

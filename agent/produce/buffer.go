@@ -139,6 +139,13 @@ func (b *Buffer) Run(ctx context.Context) error {
 	for {
 		select {
 		case p := <-b.in:
+			// A request that would take the open flush past FlushBytes
+			// seals it first, so objects stay near the configured size.
+			if !open.empty() && open.bytes+int(size(p.batches)) > b.cfg.FlushBytes {
+				timer.Stop()
+				b.pipe.seal(open, reasonSize)
+				open = newFlush()
+			}
 			if open.empty() {
 				timer.Reset(b.cfg.FlushInterval)
 			}

@@ -53,10 +53,7 @@ func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
 	ctx := context.Background()
 
 	key := f.key
-	data, commit, err := encode(f, key)
-	if err == nil {
-		err = pl.upload(ctx, key, data)
-	}
+	commit, attempted, err := pl.upload(ctx, f)
 	if prev != nil {
 		<-prev
 	}
@@ -69,7 +66,7 @@ func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
 	if err != nil {
 		pl.fail()
 		b.deps.Logger.Warn("flush failed; producers will retry", "segment", key, "err", err)
-		if data != nil {
+		if attempted {
 			pl.recordOrphan(key)
 		}
 	}
@@ -91,16 +88,33 @@ func (pl *pipeline) recordOrphan(key string) {
 	}
 }
 
-func (pl *pipeline) upload(ctx context.Context, key string, data []byte) error {
+// upload encodes f and uploads it once an upload slot is free. Encoding
+// waits for the slot too, so a queued flush holds only its produce requests,
+// which --buffer-bytes counts, and not a second, encoded copy. attempted
+// says whether the object may exist in the bucket.
+func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, attempted bool, err error) {
 	pl.uploads <- struct{}{}
 	defer func() { <-pl.uploads }()
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	buf.Reset()
+	c, err = encode(buf, f)
+	if err != nil {
+		return c, false, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, pl.buf.cfg.UploadTimeout)
 	defer cancel()
-	if err := pl.buf.deps.Bucket.Upload(ctx, key, data); err != nil {
-		return fmt.Errorf("%w: uploading %s: %w", ErrFlushFailed, key, err)
+	// The bucket keeps nothing of data once Upload returns, so the buffer
+	// goes back to the pool.
+	if err := pl.buf.deps.Bucket.Upload(ctx, f.key, buf.Bytes()); err != nil {
+		return c, true, fmt.Errorf("%w: uploading %s: %w", ErrFlushFailed, f.key, err)
 	}
-	return nil
+	return c, true, nil
 }
+
+// encodeBuffers reuses object buffers: each flush would otherwise allocate
+// and zero one as large as the flush.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // commit makes the uploaded object visible and fills in each batch's result.
 // After an error the object is an orphan: cleanup deletes it once its grace
@@ -141,12 +155,12 @@ func (pl *pipeline) failedBefore(seq uint64) bool {
 
 func (pl *pipeline) wait() { pl.wg.Wait() }
 
-// encode writes f as one object and describes its batches for the commit,
-// in the same order.
-func encode(f *flush, key string) ([]byte, metadata.Commit, error) {
-	var out bytes.Buffer
+// encode writes f as one object into out and describes its batches for the
+// commit, in the same order.
+func encode(out *bytes.Buffer, f *flush) (metadata.Commit, error) {
+	key := f.key
 	out.Grow(f.bytes + 4096)
-	w := segment.NewWriter(&out, segment.KindIngest)
+	w := segment.NewWriter(out, segment.KindIngest)
 	c := metadata.Commit{Object: key, Batches: make([]metadata.CommitBatch, 0, len(f.waiters))}
 	for _, s := range f.sections {
 		sec := segment.Section{Topic: s.topic, TopicID: s.part.Topic, Partition: s.part.Index}
@@ -156,7 +170,7 @@ func encode(f *flush, key string) ([]byte, metadata.Commit, error) {
 				Records: b.Records, FirstTimestamp: b.FirstTimestamp, MaxTimestamp: b.MaxTimestamp,
 			})
 			if err != nil {
-				return nil, c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
+				return c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
 			}
 			c.Batches = append(c.Batches, metadata.CommitBatch{
 				Partition: s.part, Pos: pos, Len: int64(len(b.Data)), Records: b.Records,
@@ -166,7 +180,7 @@ func encode(f *flush, key string) ([]byte, metadata.Commit, error) {
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
+		return c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
 	}
-	return out.Bytes(), c, nil
+	return c, nil
 }

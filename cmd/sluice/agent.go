@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/sluicehq/sluice/agent"
 	"github.com/sluicehq/sluice/metadata/redis"
@@ -58,6 +59,7 @@ func runAgent(ctx context.Context, args []string) error {
 
 // serve runs the agent and its HTTP endpoint until ctx ends.
 func serve(ctx context.Context, cfg agent.Config, tel telemetryConfig, deps agent.Deps) error {
+	limitMemory(cfg, deps.Logger)
 	shutdown, err := startTelemetry(ctx, tel, deps.Logger)
 	if err != nil {
 		return err
@@ -74,4 +76,17 @@ func serve(ctx context.Context, cfg agent.Config, tel telemetryConfig, deps agen
 
 func newLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// limitMemory gives the Go runtime a soft memory limit of the produce buffer
+// and fetch cache plus 256 MiB (unless GOMEMLIMIT is set), so the collector
+// works harder as the agent nears it instead of letting the heap double
+// between cycles.
+func limitMemory(cfg agent.Config, log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit := cfg.Produce.BufferBytes + cfg.FetchCacheBytes + 256<<20
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit set", "bytes", limit)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 )
@@ -68,6 +69,9 @@ func (t *s3Target) client(ctx context.Context) (*awss3.Client, error) {
 		}
 		o.UsePathStyle = t.pathStyle
 		o.DisableLogOutputChecksumValidationSkipped = true
+		// The same signing as the agent's bucket (tiering/bucket/s3), so
+		// the ceiling is measured with the agent's client.
+		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 	}), nil
 }
 
