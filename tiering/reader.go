@@ -29,17 +29,10 @@ func NewReader(b bucket.Bucket, cacheBytes int64) *Reader {
 	return &Reader{bucket: b, cache: cache.New(cacheBytes)}
 }
 
-// blockSize is the unit the Reader GETs and caches. A fetch wants one
-// partition's range of an object that holds every partition's batches;
-// reading aligned blocks makes consumers of all those partitions share one
-// GET per block instead of making one GET each, and lets a replay read
-// ahead.
-const blockSize = 4 << 20
-
 // Read returns exactly length bytes of the object key from off. A range
 // that runs past the end of the object returns ErrShortRead; a missing
-// object bucket.ErrNotFound. The returned slice may be shared with the
-// cache and must not be modified.
+// object bucket.ErrNotFound. The returned slice is shared with the cache
+// and must not be modified.
 func (r *Reader) Read(ctx context.Context, key string, off, length int64) ([]byte, error) {
 	if off < 0 || length < 0 {
 		return nil, fmt.Errorf("reading %s: %w: offset %d length %d", key, bucket.ErrInvalidRange, off, length)
@@ -47,39 +40,13 @@ func (r *Reader) Read(ctx context.Context, key string, off, length int64) ([]byt
 	if length == 0 {
 		return []byte{}, nil
 	}
-	first, last := off/blockSize, (off+length-1)/blockSize
-	var out []byte
-	if first != last {
-		out = make([]byte, 0, length)
-	}
-	for b := first; b <= last; b++ {
-		block, err := r.block(ctx, key, b)
-		if err != nil {
-			return nil, err
-		}
-		lo := max(off-b*blockSize, 0)
-		hi := min(off+length-b*blockSize, blockSize)
-		if hi > int64(len(block)) {
-			return nil, fmt.Errorf("reading %s@%d+%d: %w: the object ends at %d", key, off, length, ErrShortRead, b*blockSize+int64(len(block)))
-		}
-		if first == last {
-			return block[lo:hi:hi], nil
-		}
-		out = append(out, block[lo:hi]...)
-	}
-	return out, nil
-}
-
-// block returns block b of the object, shorter than blockSize only at the
-// object's end.
-func (r *Reader) block(ctx context.Context, key string, b int64) ([]byte, error) {
-	k := cache.Key{Object: key, Pos: b * blockSize, Len: blockSize}
+	k := cache.Key{Object: key, Pos: off, Len: length}
 	return r.cache.Get(ctx, k, func(ctx context.Context) ([]byte, error) {
 		return r.get(ctx, k)
 	})
 }
 
-// get GETs the range of k; a range past the object's end comes back short.
+// get GETs the range of k, allocating only what the caller asked for.
 func (r *Reader) get(ctx context.Context, k cache.Key) ([]byte, error) {
 	rc, err := r.bucket.GetRange(ctx, k.Object, k.Pos, k.Len)
 	if err != nil {
@@ -87,11 +54,13 @@ func (r *Reader) get(ctx context.Context, k cache.Key) ([]byte, error) {
 	}
 	defer rc.Close()
 	data := make([]byte, k.Len)
-	n, err := io.ReadFull(rc, data)
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if n, err := io.ReadFull(rc, data); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("reading %s: %w: got %d bytes", k, ErrShortRead, n)
+		}
 		return nil, fmt.Errorf("reading %s: %w", k, err)
 	}
-	return data[:n:n], nil
+	return data, nil
 }
 
 // Footer reads and checks the index of the object key. It reads the
