@@ -1,6 +1,200 @@
 package agent
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/metadata/group"
+)
+
+// Group coordination, agent side.
+//
+// Each group this agent coordinates has one goroutine (a groupActor, in
+// group_actor.go) that owns its group.Group state machine and is fed
+// closures by the handlers; the actor loads the group from the store the
+// first time it sees it, saves it (compare-and-set on the generation)
+// before any answer that depends on a new generation, and exits once the
+// group has been idle for a while. Committed offsets go to the store from
+// the actor too, fenced by the generation, so a member of a stale
+// generation, or of a coordinator that lost the group, cannot commit.
+
+// Kafka's defaults for what the agent does not yet take as flags.
+const (
+	// offsetsRetention is Kafka's offsets.retention.minutes (7 days).
+	offsetsRetention = 7 * 24 * time.Hour
+	// offsetMetadataMaxBytes is Kafka's offset.metadata.max.bytes.
+	offsetMetadataMaxBytes = 4096
+	// groupIdleLinger is how long an idle group's actor stays loaded.
+	groupIdleLinger = 30 * time.Second
+	// groupStoreTimeout bounds one store call of an actor.
+	groupStoreTimeout = 10 * time.Second
+)
+
+// groupStore is the metadata a coordinator uses; a test seam for the
+// actor tests, which run on a memory store without a Server.
+type groupStore interface {
+	metadata.GroupStore
+	metadata.OffsetStore
+}
+
+// groupCoordinator serves the group APIs and owns the group actors.
+type groupCoordinator struct {
+	srv       *Server // nil in actor tests
+	store     groupStore
+	log       *slog.Logger
+	cfg       group.Config
+	retention time.Duration
+	linger    time.Duration
+
+	// stopped ends every actor; stop cancels it and waits for them.
+	stopped context.Context
+	cancel  context.CancelFunc
+
+	mu     sync.Mutex
+	actors map[string]*groupActor
+	wg     sync.WaitGroup // actor goroutines
+}
+
+func newGroupCoordinator(store groupStore, log *slog.Logger) *groupCoordinator {
+	stopped, cancel := context.WithCancel(context.Background())
+	return &groupCoordinator{
+		store:     store,
+		log:       log,
+		cfg:       group.DefaultConfig(),
+		retention: offsetsRetention,
+		linger:    groupIdleLinger,
+		stopped:   stopped,
+		cancel:    cancel,
+		actors:    make(map[string]*groupActor),
+	}
+}
+
+// stop ends every actor, answering what waits on them NOT_COORDINATOR so
+// that members find the group's next coordinator, and waits for them.
+// Nothing is lost: the store holds every group's state.
+func (gc *groupCoordinator) stop() {
+	gc.cancel()
+	gc.wg.Wait()
+}
+
 // registerGroupAPIs wires the consumer-group APIs (FindCoordinator,
 // JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
 // ListGroups, DescribeGroups, DeleteGroups, OffsetDelete).
-func (srv *Server) registerGroupAPIs() {}
+func (srv *Server) registerGroupAPIs() {
+	gc := newGroupCoordinator(srv.deps.Store, srv.log)
+	gc.srv = srv
+	srv.register(8, 0, 8, syncHandler(gc.handleOffsetCommit))
+	srv.register(9, 0, 8, syncHandler(gc.handleOffsetFetch))
+	srv.register(10, 0, 4, syncHandler(srv.handleFindCoordinator))
+	srv.register(11, 0, 9, gc.handleJoinGroup)
+	srv.register(12, 0, 4, syncHandler(gc.handleHeartbeat))
+	srv.register(13, 0, 5, syncHandler(gc.handleLeaveGroup))
+	srv.register(14, 0, 5, gc.handleSyncGroup)
+	srv.register(15, 0, 5, syncHandler(gc.handleDescribeGroups))
+	srv.register(16, 0, 4, syncHandler(gc.handleListGroups))
+	srv.register(42, 0, 2, syncHandler(gc.handleDeleteGroups))
+	srv.register(47, 0, 0, syncHandler(gc.handleOffsetDelete))
+}
+
+// coordinator is the agent that coordinates the group (or transactional
+// id) key. A single agent coordinates everything; the fleet registry will
+// rendezvous-hash key over the live agents, as partition leadership is,
+// so every agent names the same coordinator.
+func (srv *Server) coordinator(_ string) broker { return srv.self }
+
+// checkGroup is the error a request for group gets before reaching its
+// actor: INVALID_GROUP_ID for an empty id where Kafka refuses one,
+// NOT_COORDINATOR when another agent coordinates it.
+func (gc *groupCoordinator) checkGroup(id string, allowEmpty bool) error {
+	if id == "" && !allowEmpty {
+		return kerr.InvalidGroupID
+	}
+	if gc.srv.coordinator(id).nodeID != gc.srv.self.nodeID {
+		return kerr.NotCoordinator
+	}
+	return nil
+}
+
+// call runs fn on the group's actor, loading the group first if needed,
+// and returns once fn ran and whatever it changed is saved and answered.
+// A non-nil error means the group could not be loaded or saved; fn's
+// results are then not to be used.
+func (gc *groupCoordinator) call(ctx context.Context, id string, fn func(a *groupActor) error) error {
+	a := gc.acquire(id)
+	if a == nil {
+		return fmt.Errorf("group %s: coordinator stopped: %w", id, group.ErrNotCoordinator)
+	}
+	m := actorCall{fn: fn, done: make(chan error, 1)}
+	select {
+	case a.inbox <- m:
+		gc.release(a)
+	case <-ctx.Done():
+		gc.release(a)
+		return fmt.Errorf("waiting for group %s: %w", id, group.ErrNotCoordinator)
+	case <-gc.stopped.Done():
+		gc.release(a)
+		return fmt.Errorf("group %s: coordinator stopped: %w", id, group.ErrNotCoordinator)
+	}
+	return <-m.done
+}
+
+// acquire returns the group's actor, starting it if needed, and keeps it
+// from retiring until release; nil once the coordinator stopped.
+func (gc *groupCoordinator) acquire(id string) *groupActor {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if gc.stopped.Err() != nil {
+		return nil
+	}
+	a := gc.actors[id]
+	if a == nil {
+		a = &groupActor{gc: gc, id: id, inbox: make(chan actorCall)}
+		gc.actors[id] = a
+		gc.wg.Add(1)
+		go a.run()
+	}
+	a.refs++
+	return a
+}
+
+func (gc *groupCoordinator) release(a *groupActor) {
+	gc.mu.Lock()
+	a.refs--
+	gc.mu.Unlock()
+}
+
+// retire removes an idle actor unless a caller is about to use it (or,
+// with force, in any case: callers see the coordinator stopped).
+func (gc *groupCoordinator) retire(a *groupActor, force bool) bool {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	if a.refs > 0 && !force {
+		return false
+	}
+	delete(gc.actors, a.id)
+	return true
+}
+
+// live lists the ids of the groups with an actor.
+func (gc *groupCoordinator) live() map[string]bool {
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	ids := make(map[string]bool, len(gc.actors))
+	for id := range gc.actors {
+		ids[id] = true
+	}
+	return ids
+}
+
+// notCoordinator reports whether err means the group moved to another
+// coordinator; the actor then forgets it.
+func notCoordinator(err error) bool {
+	return errors.Is(err, metadata.ErrGroupFenced) || errors.Is(err, group.ErrNotCoordinator)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/agent/produce"
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/metadata/group"
 	"github.com/sluicehq/sluice/tiering/segment"
 )
 
@@ -25,6 +26,30 @@ func errCode(err error) int16 {
 		return 0
 	case errors.As(err, &ke):
 		return ke.Code
+	case errors.Is(err, group.ErrUnknownMemberID):
+		return kerr.UnknownMemberID.Code
+	case errors.Is(err, group.ErrMemberIDRequired):
+		return kerr.MemberIDRequired.Code
+	case errors.Is(err, group.ErrIllegalGeneration):
+		return kerr.IllegalGeneration.Code
+	case errors.Is(err, group.ErrRebalanceInProgress):
+		return kerr.RebalanceInProgress.Code
+	case errors.Is(err, group.ErrFencedInstanceID):
+		return kerr.FencedInstanceID.Code
+	case errors.Is(err, group.ErrInconsistentProtocol):
+		return kerr.InconsistentGroupProtocol.Code
+	case errors.Is(err, group.ErrInvalidSessionTimeout):
+		return kerr.InvalidSessionTimeout.Code
+	case errors.Is(err, group.ErrNotCoordinator), errors.Is(err, metadata.ErrGroupFenced):
+		// Another agent saved the group since: the client finds the
+		// coordinator again.
+		return kerr.NotCoordinator.Code
+	case errors.Is(err, group.ErrCoordinatorUnavailable):
+		return kerr.CoordinatorNotAvailable.Code
+	case errors.Is(err, metadata.ErrUnknownGroup):
+		return kerr.GroupIDNotFound.Code
+	case errors.Is(err, metadata.ErrGroupNotEmpty):
+		return kerr.NonEmptyGroup.Code
 	case errors.Is(err, metadata.ErrUnknownTopic):
 		return kerr.UnknownTopicOrPartition.Code
 	case errors.Is(err, metadata.ErrTopicExists):

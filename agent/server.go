@@ -19,10 +19,13 @@ import (
 	"github.com/sluicehq/sluice/tiering/bucket"
 )
 
-// Store is the metadata an agent needs: topics, and the offset log.
+// Store is the metadata an agent needs: topics, the offset log, and
+// consumer groups' state and committed offsets.
 type Store interface {
 	metadata.TopicRegistry
 	metadata.Log
+	metadata.GroupStore
+	metadata.OffsetStore
 }
 
 // Deps are the agent's backends.
