@@ -59,7 +59,6 @@ func runAgent(ctx context.Context, args []string) error {
 
 // serve runs the agent and its HTTP endpoint until ctx ends.
 func serve(ctx context.Context, cfg agent.Config, tel telemetryConfig, deps agent.Deps) error {
-	limitMemory(cfg, deps.Logger)
 	shutdown, err := startTelemetry(ctx, tel, deps.Logger)
 	if err != nil {
 		return err
@@ -69,6 +68,9 @@ func serve(ctx context.Context, cfg agent.Config, tel telemetryConfig, deps agen
 	if err != nil {
 		return err
 	}
+	// After New has validated the configuration: a bad flag ends the
+	// process with its one error line and nothing else.
+	limitMemory(cfg, deps.Logger)
 	deps.Logger.Info("agent ready", "listen", srv.Addr().String(), "advertise", srv.Advertised())
 	fmt.Printf("sluice ready: bootstrap %s\n", srv.Advertised())
 	return srv.Run(ctx)

@@ -24,11 +24,16 @@ func TestGroupWritesOneRoundTrip(t *testing.T) {
 	}
 	var rt roundTrips
 	s.client.AddHook(&rt)
-	for name, write := range map[string]func() error{
-		"SaveGroup":     func() error { return s.SaveGroup(ctx, stableGroup(2), 1) },
-		"CommitOffsets": func() error { return s.CommitOffsets(ctx, "g", 2, []metadata.CommittedOffset{{Topic: "t", Offset: 1}}) },
-		"FetchOffsets":  func() error { _, err := s.FetchOffsets(ctx, "g", nil); return err },
+	// In order: the commit is at the generation the save moves to.
+	for _, w := range []struct {
+		name  string
+		write func() error
+	}{
+		{"SaveGroup", func() error { return s.SaveGroup(ctx, stableGroup(2), 1) }},
+		{"CommitOffsets", func() error { return s.CommitOffsets(ctx, "g", 2, []metadata.CommittedOffset{{Topic: "t", Offset: 1}}) }},
+		{"FetchOffsets", func() error { _, err := s.FetchOffsets(ctx, "g", nil); return err }},
 	} {
+		name, write := w.name, w.write
 		rt.n.Store(0)
 		if err := write(); err != nil {
 			t.Fatalf("%s: %v", name, err)
