@@ -10,6 +10,10 @@ import (
 	"github.com/sluicehq/sluice/metadata/group"
 )
 
+// groupOwnershipCheck is how often a loaded group checks that this agent
+// still coordinates it.
+const groupOwnershipCheck = time.Second
+
 // groupActor is the one goroutine that owns a group's state machine. It
 // runs the closures handlers send it, one at a time, and the group's
 // timers; after each it saves what changed and then delivers the answers.
@@ -45,6 +49,9 @@ func (a *groupActor) run() {
 		case !idle:
 			next = a.g.NextDeadline()
 		}
+		if check := time.Now().Add(groupOwnershipCheck); a.g != nil && a.gc.srv != nil && (next.IsZero() || check.Before(next)) {
+			next = check
+		}
 		var wake <-chan time.Time
 		if !next.IsZero() {
 			timer.Reset(time.Until(next))
@@ -55,13 +62,23 @@ func (a *groupActor) run() {
 			m.done <- a.serve(m.fn)
 			lastActive = time.Now()
 		case <-wake:
-			if !idle {
-				a.g.Tick(time.Now())
+			now := time.Now()
+			switch {
+			case a.g != nil && a.gc.srv != nil && !a.gc.coordinates(a.id):
+				// The fleet changed and another agent coordinates the
+				// group: forget it, so that if it comes back here it is
+				// loaded again rather than served from stale memory.
+				a.gc.log.Info("group moved to another coordinator", "group", a.id)
+				a.g.Abort(group.ErrNotCoordinator)
+				a.g = nil
+			case !idle:
+				a.g.Tick(now)
 				_ = a.settle() // a failure was logged and answered
-			} else if a.gc.retire(a, false) {
+			case a.g != nil && now.Before(lastActive.Add(a.gc.linger)):
+			case a.gc.retire(a, false):
 				return
-			} else {
-				lastActive = time.Now() // a caller is on its way
+			default:
+				lastActive = now // a caller is on its way
 			}
 		case <-a.gc.stopped.Done():
 			if a.g != nil {
