@@ -2,11 +2,13 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/metadata/group"
 )
 
 // ListGroups: v0-4
@@ -45,7 +47,7 @@ func (gc *groupCoordinator) handleListGroups(ctx context.Context, r *request) (k
 func (gc *groupCoordinator) listGroups(ctx context.Context) ([]metadata.GroupSummary, error) {
 	sums, err := gc.store.ListGroups(ctx)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("listing groups: %w: %w", group.ErrCoordinatorUnavailable, err)
 	}
 	live := gc.live()
 	touched := false
@@ -59,7 +61,7 @@ func (gc *groupCoordinator) listGroups(ctx context.Context) ([]metadata.GroupSum
 	}
 	if touched {
 		if sums, err = gc.store.ListGroups(ctx); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("listing groups: %w: %w", group.ErrCoordinatorUnavailable, err)
 		}
 	}
 	live = gc.live()

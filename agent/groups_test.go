@@ -14,6 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -299,4 +300,63 @@ func do[R kmsg.Response](w *wire, req kmsg.Request, v int16) R {
 	w.t.Helper()
 	w.send(req, v)
 	return w.recv(req).(R)
+}
+
+// TestStaticMemberFencedByNewInstance: a consumer restarted with the same
+// group.instance.id takes over without a rebalance, and the instance it
+// replaced learns from its next heartbeat that it is fenced.
+func TestStaticMemberFencedByNewInstance(t *testing.T) {
+	a := agenttest.Start(t)
+	ctx := testCtx(t)
+	topicFor(t, a, "static-topic", 2)
+	produced := produceSlowly(t, a.Addr(), "static-topic", 200)
+	<-produced
+	opts := func() []kgo.Opt {
+		return []kgo.Opt{kgo.SeedBrokers(a.Addr()), kgo.ConsumerGroup("static-group"), kgo.ConsumeTopics("static-topic"),
+			kgo.InstanceID("instance-1"), kgo.HeartbeatInterval(100 * time.Millisecond),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}
+	}
+	old, err := kgo.NewClient(opts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	for n := 0; n < 200; {
+		fs := old.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("old instance: %v", err)
+		}
+		n += fs.NumRecords()
+	}
+	if err := old.CommitUncommittedOffsets(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	next, err := kgo.NewClient(opts()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	// The new instance resumes at the commits: nothing left to read until
+	// more is produced.
+	<-produceSlowly(t, a.Addr(), "static-topic", 10)
+	for n := 0; n < 10; {
+		fs := next.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			t.Fatalf("new instance: %v", err)
+		}
+		n += fs.NumRecords()
+		if n > 10 {
+			t.Fatalf("new instance read %d records, want the 10 after the commits", n)
+		}
+	}
+	for {
+		fs := old.PollFetches(ctx)
+		if errors.Is(fs.Err0(), kerr.FencedInstanceID) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the old instance was never fenced")
+		}
+	}
 }
