@@ -274,7 +274,7 @@ func TestPendingMemberIDHoldsTheJoinPhase(t *testing.T) {
 	h := newHarness(t)
 	a := h.stable()
 	h.join(JoinRequest{ClientID: "b", RequireKnownMemberID: true}) // b learns its id...
-	aj := h.join(JoinRequest{MemberID: a, ClientID: "a"})         // ...and a joins again
+	aj := h.join(JoinRequest{MemberID: a, ClientID: "a"})          // ...and a joins again
 	if aj.n != 0 {
 		t.Fatal("join completed while a member id handed out was still to come back")
 	}

@@ -27,7 +27,7 @@ func TestWatchOverflow(t *testing.T) {
 
 	var (
 		mu      sync.Mutex
-		calls   []int64 // high watermarks; -1 for nil
+		calls   []int64                  // high watermarks; -1 for nil
 		started = make(chan struct{}, 1) // buffered: the send below must not be lost
 		stalled = make(chan struct{}, 1)
 		release = make(chan struct{})
