@@ -43,10 +43,8 @@ func TestCostPerFlushAndTailFetch(t *testing.T) {
 	s3 := testenv.StartS3(t)
 	// Small flushes, so the count covers many of them.
 	// Maintenance off: its compaction PUTs and lease commands are not the
-	// write or read path's. Nor are fleet heartbeats (two scripts per
-	// interval whatever the traffic): one an hour keeps them out.
-	a := startAgent(t, rd.URL(), s3.URL(), "--flush-bytes", "65536", "--maintenance-interval", "0",
-		"--heartbeat-interval", "1h", "--heartbeat-ttl", "2h")
+	// write or read path's.
+	a := startAgent(t, rd.URL(), s3.URL(), "--flush-bytes", "65536", "--maintenance-interval", "0")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	createTopic(ctx, t, a.addr, "cost", 24)
