@@ -14,7 +14,9 @@ import (
 //
 // Behaviour:
 //   - Lists the live agents as brokers and every requested topic (all of
-//     them for a null list, or an empty one before v1).
+//     them for a null list, or an empty one before v1). A client whose
+//     client id names a zone (sluice_az=ZONE and the like; see fleet.go)
+//     is told only of the agents in that zone, if any is there.
 //   - Every agent serves every partition; leadership is spread over the
 //     agents only so that clients spread their load. Replicas and ISR list
 //     the agents whatever replication factor was asked for.
@@ -30,7 +32,7 @@ func (srv *Server) handleMetadata(ctx context.Context, r *request) (kmsg.Respons
 	req := r.kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 
-	brokers := srv.brokers()
+	brokers := inZone(srv.brokers(), clientZone(r.clientID))
 	for _, b := range brokers {
 		rb := kmsg.NewMetadataResponseBroker()
 		rb.NodeID, rb.Host, rb.Port = b.nodeID, b.host, b.port
@@ -38,7 +40,7 @@ func (srv *Server) handleMetadata(ctx context.Context, r *request) (kmsg.Respons
 	}
 	cid := clusterID
 	resp.ClusterID = &cid
-	resp.ControllerID = srv.self.nodeID
+	resp.ControllerID = controller(srv.self, brokers)
 
 	autoCreate := srv.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
 	topics, err := srv.requestedTopics(ctx, req, autoCreate)
@@ -161,11 +163,23 @@ func (srv *Server) metadataTopic(nt namedTopic, brokers []broker) kmsg.MetadataR
 	return rt
 }
 
-// brokers lists the live agents. A single agent lists itself; the fleet
-// registry extends this.
-func (srv *Server) brokers() []broker { return []broker{srv.self} }
+// brokers lists the live agents, by node id; see fleet.go.
+func (srv *Server) brokers() []broker { return srv.fleet.brokers() }
 
-// leader picks the agent clients should send p's traffic to.
-func (srv *Server) leader(_ metadata.Partition, brokers []broker) int32 {
+// leader picks the agent clients should send p's traffic to, of those
+// listed: by rendezvous hashing, so every agent that lists the same agents
+// names the same leader, and a change of agents moves few partitions.
+func (srv *Server) leader(p metadata.Partition, brokers []broker) int32 {
+	return rendezvous(partitionKey(p), brokers).nodeID
+}
+
+// controller is the ControllerID of a Metadata answer listing brokers:
+// this agent, unless the client's zone leaves it out.
+func controller(self broker, brokers []broker) int32 {
+	for _, b := range brokers {
+		if b.nodeID == self.nodeID {
+			return self.nodeID
+		}
+	}
 	return brokers[0].nodeID
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/agent/produce"
@@ -24,6 +25,14 @@ type Config struct {
 	// CommitCountInterval is how often the store's commit count is copied
 	// to the bucket, for the rollback check at start.
 	CommitCountInterval time.Duration `yaml:"commit_count_interval"`
+	// Zone is the agent's availability zone: clients that name a zone in
+	// their client id are told only of the agents in it.
+	Zone string `yaml:"zone"`
+	// HeartbeatInterval is how often the agent renews its registration in
+	// the fleet and rereads the live agents; HeartbeatTTL is how long a
+	// registration lasts without renewal.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	HeartbeatTTL      time.Duration `yaml:"heartbeat_ttl"`
 
 	Produce     produce.Config    `yaml:"produce"`
 	Maintenance MaintenanceConfig `yaml:"maintenance"`
@@ -41,6 +50,9 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.MetadataCacheTTL, prefix+"metadata-cache-ttl", 2*time.Second, "How long topic metadata is cached before it is read again.")
 	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
 	f.DurationVar(&c.CommitCountInterval, prefix+"commit-count-interval", 10*time.Second, "How often the metadata commit count is recorded in the bucket, so a restarted agent can tell that Redis lost writes.")
+	f.StringVar(&c.Zone, prefix+"zone", "", "Availability zone of this agent; clients with sluice_az=ZONE (or ws_az=, warpstream_az=, diskless_az=, automq_az=) in their client.id are told only of agents in their zone.")
+	f.DurationVar(&c.HeartbeatInterval, prefix+"heartbeat-interval", time.Second, "How often the agent renews its fleet registration and rereads the live agents.")
+	f.DurationVar(&c.HeartbeatTTL, prefix+"heartbeat-ttl", 5*time.Second, "How long a registration lasts without a heartbeat: a crashed agent is listed this long at most.")
 	c.Produce.RegisterFlags(prefix, f)
 	c.Maintenance.RegisterFlags(prefix, f)
 }
@@ -64,6 +76,12 @@ func (c *Config) Validate() error {
 	if c.CommitCountInterval <= 0 {
 		return errors.New("--commit-count-interval must be positive")
 	}
+	if err := validZone(c.Zone); err != nil {
+		return err
+	}
+	if c.HeartbeatInterval <= 0 || c.HeartbeatTTL < 2*c.HeartbeatInterval {
+		return errors.New("--heartbeat-interval must be positive and --heartbeat-ttl at least twice as long")
+	}
 	if c.FetchCacheBytes < 0 {
 		return errors.New("--fetch-cache-bytes must not be negative")
 	}
@@ -71,4 +89,18 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.Produce.Validate()
+}
+
+// validZone refuses zones a client id could not name: a hint is one
+// key=value item of the id, so the zone holds no separator.
+func validZone(z string) error {
+	if len(z) > 128 {
+		return errors.New("--zone must be at most 128 characters")
+	}
+	for _, r := range z {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/", r)) {
+			return fmt.Errorf("--zone %q: only letters, digits and - _ . : / are allowed", z)
+		}
+	}
+	return nil
 }

@@ -104,10 +104,12 @@ func (srv *Server) registerGroupAPIs() {
 }
 
 // coordinator is the agent that coordinates the group (or transactional
-// id) key. A single agent coordinates everything; the fleet registry will
-// rendezvous-hash key over the live agents, as partition leadership is,
-// so every agent names the same coordinator.
-func (srv *Server) coordinator(_ string) broker { return srv.self }
+// id) key: rendezvous hashing of key over every live agent, whatever the
+// client's zone, as partition leadership is (fleet.go), so every agent
+// names the same coordinator while they list the same agents.
+func (srv *Server) coordinator(key string) broker {
+	return rendezvous(stringKey(key), srv.brokers())
+}
 
 // checkGroup is the error a request for group gets before reaching its
 // actor: INVALID_GROUP_ID for an empty id where Kafka refuses one,

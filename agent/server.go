@@ -48,6 +48,8 @@ type Server struct {
 	ln   net.Listener
 	self broker
 
+	fleet *fleet // the live agents; see fleet.go
+
 	topics *topicCache
 	buf    *produce.Buffer
 	view   *logView
@@ -67,9 +69,11 @@ type broker struct {
 	nodeID int32
 	host   string
 	port   int32
+	zone   string
 }
 
-// New binds the listener and wires the agent; Run serves.
+// New binds the listener, registers the agent in the fleet (see fleet.go)
+// and wires it; Run serves.
 func New(cfg Config, deps Deps) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -89,13 +93,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
+	self.zone = cfg.Zone
+	fl, err := joinFleet(cfg, deps.Store, self, deps.Logger)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	srv := &Server{
 		cfg:      cfg,
 		deps:     deps,
 		log:      deps.Logger,
 		apis:     make(map[int16]api),
 		ln:       ln,
-		self:     self,
+		self:     fl.self,
+		fleet:    fl,
 		controls: make(map[int16]ControlFunc),
 	}
 	srv.topics = newTopicCache(deps.Store, cfg.MetadataCacheTTL)
@@ -140,6 +151,10 @@ func (srv *Server) Run(ctx context.Context) error {
 		bg.Add(1)
 		go func() { defer bg.Done(); m.run(watchCtx) }()
 	}
+	fleetCtx, leave := context.WithCancel(context.WithoutCancel(ctx))
+	defer leave()
+	bg.Add(1)
+	go func() { defer bg.Done(); srv.fleet.run(fleetCtx) }()
 
 	var conns sync.WaitGroup
 	go func() {
@@ -160,6 +175,9 @@ func (srv *Server) Run(ctx context.Context) error {
 			newConn(srv, nc).serve(ctx)
 		}()
 	}
+	// No new connections: leave the fleet while draining, so that the
+	// other agents stop naming this one (bounded by the drain timeout).
+	leave()
 	// Connections stop reading at once but wait for the answers to what
 	// they read, which needs the buffer to keep flushing; so the buffer
 	// stops only after them (or at the drain timeout).
@@ -191,6 +209,11 @@ func advertised(adv string, addr net.Addr) (broker, error) {
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
 		return broker{}, fmt.Errorf("advertised port %q: %w", portStr, err)
+	}
+	if port == 0 { // a host found for a listener on port 0
+		if ta, ok := addr.(*net.TCPAddr); ok {
+			port, portStr = ta.Port, strconv.Itoa(ta.Port)
+		}
 	}
 	h := fnv.New32a()
 	h.Write([]byte(net.JoinHostPort(host, portStr)))

@@ -9,16 +9,20 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/sluicehq/sluice/metadata"
 )
 
 // topicCache keeps topics for a short while so that produce and fetch do not
 // read the registry on every request. A topic created or changed by another
-// agent becomes visible here within the TTL.
+// agent becomes visible here within the TTL. Requests that find an entry
+// expired at once share one read, so the registry sees one read per topic
+// per TTL whatever the request rate.
 type topicCache struct {
-	reg metadata.TopicRegistry
-	ttl time.Duration
+	reg   metadata.TopicRegistry
+	ttl   time.Duration
+	loads singleflight.Group
 
 	mu     sync.Mutex
 	byName map[string]cachedTopic
@@ -45,16 +49,17 @@ func (c *topicCache) get(ctx context.Context, name string) (metadata.Topic, erro
 		}
 		return ct.t, nil
 	}
-	t, err := c.reg.Topic(ctx, name)
-	switch {
-	case errors.Is(err, metadata.ErrUnknownTopic):
-		c.put(name, cachedTopic{missing: true, at: time.Now()})
+	v, err, _ := c.loads.Do(name, func() (any, error) {
+		t, err := c.reg.Topic(ctx, name)
+		switch {
+		case errors.Is(err, metadata.ErrUnknownTopic):
+			c.put(name, cachedTopic{missing: true, at: time.Now()})
+		case err == nil:
+			c.put(name, cachedTopic{t: t, at: time.Now()})
+		}
 		return t, err
-	case err != nil:
-		return t, err
-	}
-	c.put(name, cachedTopic{t: t, at: time.Now()})
-	return t, nil
+	})
+	return v.(metadata.Topic), err
 }
 
 // all lists every topic, refreshing the cache with them.

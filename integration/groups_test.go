@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -411,22 +412,41 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	seen := newNumbers()
 	timeouts := []kgo.Opt{kgo.SessionTimeout(6 * time.Second), kgo.RebalanceTimeout(8 * time.Second)}
 	m := startKgoMember(t, a.addr, group, topic, seen, timeouts...)
-	waitUntil(t, "some records", func() bool { return seen.count() > groupRecords/4 })
-	m.pause() // still a member, as a client cut off from its coordinator is
-
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	committed, err := newAdmin(t, a.addr).FetchOffsets(ctx, group)
+	admA := newAdmin(t, a.addr)
+	waitUntil(t, "some records committed", func() bool {
+		o, err := admA.FetchOffsets(ctx, group)
+		return seen.count() > groupRecords/4 && err == nil && len(o) > 0
+	})
+	m.pause() // still a member, as a client cut off from its coordinator is
+	committed, err := admA.FetchOffsets(ctx, group)
 	if err != nil || len(committed) == 0 {
 		t.Fatalf("committed before the kill: %v %v", committed, err)
 	}
 	a.Kill()
 
+	// The dead agent stays registered, and so keeps coordinating the
+	// group, until its heartbeat expires (--heartbeat-ttl, 5s): until then
+	// requests to it fail to dial, as with a Kafka broker the controller
+	// has not yet fenced. Each try is a new client: kgo keeps a
+	// coordinator it cannot dial until its metadata drops the broker.
 	b := startAgent(t, rd.URL(), s3.URL())
+	killed := time.Now()
+	var described kadm.DescribedGroups
+	waitUntil(t, "the new coordinator to carry the group on", func() bool {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		described, err = kadm.NewClient(cl).DescribeGroups(ctx, group)
+		return err == nil && described[group].State == "Stable" && len(described[group].Members) == 1
+	})
+	t.Logf("the group moved to the new agent %v after the kill", time.Since(killed).Round(time.Millisecond))
 	adm := newAdmin(t, b.addr)
-	described, err := adm.DescribeGroups(ctx, group)
-	if err != nil || described[group].State != "Stable" || len(described[group].Members) != 1 {
-		t.Fatalf("the new coordinator does not carry the group on: %+v %v", described[group], err)
+	if c := described[group].Coordinator; net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) != b.addr {
+		t.Errorf("coordinator %s:%d, not the live agent %s", c.Host, c.Port, b.addr)
 	}
 	after, err := adm.FetchOffsets(ctx, group)
 	if err != nil {

@@ -59,6 +59,7 @@ func runAgent(ctx context.Context, args []string) error {
 
 // serve runs the agent and its HTTP endpoint until ctx ends.
 func serve(ctx context.Context, cfg agent.Config, tel telemetryConfig, deps agent.Deps) error {
+	detectAdvertise(ctx, &cfg, deps.Logger)
 	shutdown, err := startTelemetry(ctx, tel, deps.Logger)
 	if err != nil {
 		return err

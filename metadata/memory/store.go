@@ -42,6 +42,7 @@ type Store struct {
 	orphans      orphanSet
 	leases       leaseTable              // see lifecycle.go
 	groups       map[string]*groupRecord // consumer groups; see groups.go
+	agents       registryTable           // the fleet's agents; see registry.go
 }
 
 // Fault is an error to inject once. Unlike a plain error field, it may be

@@ -101,3 +101,16 @@ func groupNamesKey() string { return "sluice:{groups}:names" }
 // leaseKey holds the holder of the lease called name, with the lease's
 // expiry as the key's; see leaseScript. Leases only spread maintenance work.
 func leaseKey(name string) string { return "sluice:lease:" + name }
+
+// The fleet registry's keys share the tag {agents}, so one script changes
+// them together; see registry.go.
+
+// agentsKey is a sorted set of registered node ids, each scored by when its
+// registration expires, in Redis server time (Unix milliseconds).
+func agentsKey() string { return "sluice:{agents}:expiry" }
+
+// agentInfoKey is a hash from node id to the agent as encodeAgent writes it.
+func agentInfoKey() string { return "sluice:{agents}:info" }
+
+// agentIDKey is the counter registerAgentScript increments to give node ids.
+func agentIDKey() string { return "sluice:{agents}:next-id" }

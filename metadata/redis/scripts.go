@@ -462,3 +462,94 @@ if cur and cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `)
+
+// The fleet registry's scripts (registry.go) measure expiry by the Redis
+// server's clock, so agents' clocks may disagree. Each starts with luaNow,
+// which sets now in Unix milliseconds.
+const luaNow = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function fmt(n) return string.format('%d', n) end
+`
+
+// registerAgentScript gives an agent a node id and registers it.
+//
+// KEYS[1] the expiry sorted set, KEYS[2] the info hash, KEYS[3] the node id
+// counter
+// ARGV[1] the encoded agent, ARGV[2] the time to live in milliseconds
+//
+// Returns the node id: the counter's next value that no unexpired
+// registration holds (one may, only if Redis lost the counter's writes), or
+// -1 once ids pass 2^31-1.
+var registerAgentScript = redis.NewScript(luaNow + `
+local id
+while true do
+  id = redis.call('INCR', KEYS[3])
+  if id > 2147483647 then return -1 end
+  local exp = redis.call('ZSCORE', KEYS[1], id)
+  if not exp or tonumber(exp) <= now then break end
+end
+redis.call('ZADD', KEYS[1], fmt(now + tonumber(ARGV[2])), id)
+redis.call('HSET', KEYS[2], id, ARGV[1])
+return id
+`)
+
+// heartbeatAgentScript renews a registration, or makes it again once it
+// expired.
+//
+// KEYS[1] the expiry sorted set, KEYS[2] the info hash
+// ARGV[1] the node id, ARGV[2] the encoded agent, ARGV[3] the time to live
+// in milliseconds
+//
+// Returns 1 when the agent is registered until now + ttl, 0 when an
+// unexpired registration of the id holds another agent (nothing changes).
+var heartbeatAgentScript = redis.NewScript(luaNow + `
+local exp = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if exp and tonumber(exp) > now then
+  local cur = redis.call('HGET', KEYS[2], ARGV[1])
+  if cur and cur ~= ARGV[2] then return 0 end
+end
+redis.call('ZADD', KEYS[1], fmt(now + tonumber(ARGV[3])), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`)
+
+// deregisterAgentScript removes a registration if it holds the agent.
+//
+// KEYS[1] the expiry sorted set, KEYS[2] the info hash
+// ARGV[1] the node id, ARGV[2] the encoded agent
+//
+// Returns 1 when it was removed, 0 when there was none or it held another
+// agent.
+var deregisterAgentScript = redis.NewScript(`
+if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1
+`)
+
+// liveAgentsScript drops expired registrations and lists the others.
+//
+// KEYS[1] the expiry sorted set, KEYS[2] the info hash
+//
+// Returns {node id, encoded agent, ...} for every unexpired registration,
+// in no particular order.
+var liveAgentsScript = redis.NewScript(luaNow + `
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', fmt(now))) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+end
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local a = redis.call('HGET', KEYS[2], id)
+  if a then
+    out[#out + 1] = id
+    out[#out + 1] = a
+  end
+end
+return out
+`)
+
+func init() {
+	scripts = append(scripts, registerAgentScript, heartbeatAgentScript, deregisterAgentScript, liveAgentsScript)
+}
