@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluicehq/sluice/agent"
 	"github.com/sluicehq/sluice/agent/agenttest"
 )
 
@@ -221,4 +222,17 @@ func TestJoinGroupErrors(t *testing.T) {
 	do[*kmsg.JoinGroupResponse](w, joinReq("errs", "", nil), 3)
 	req = joinReq("errs", "", nil, "roundrobin")
 	wantCode(t, "no common protocol", do[*kmsg.JoinGroupResponse](w, req, 3).ErrorCode, kerr.InconsistentGroupProtocol)
+}
+
+// The session bounds are the agent's flags.
+func TestJoinGroupSessionBounds(t *testing.T) {
+	a := agenttest.Start(t, agenttest.WithConfig(func(c *agent.Config) {
+		c.Groups.MinSessionTimeout, c.Groups.MaxSessionTimeout = 50*time.Millisecond, time.Second
+	}))
+	w := dialWire(t, a)
+	req := joinReq("bounds", "", nil)
+	req.SessionTimeoutMillis = 100
+	wantCode(t, "session above the lowered minimum", do[*kmsg.JoinGroupResponse](w, req, 3).ErrorCode, nil)
+	req.SessionTimeoutMillis = 2000
+	wantCode(t, "session above the maximum", do[*kmsg.JoinGroupResponse](w, req, 3).ErrorCode, kerr.InvalidSessionTimeout)
 }

@@ -36,6 +36,7 @@ type Config struct {
 
 	Produce     produce.Config    `yaml:"produce"`
 	Maintenance MaintenanceConfig `yaml:"maintenance"`
+	Groups      GroupConfig       `yaml:"groups"`
 }
 
 // RegisterFlags registers the agent's flags with their defaults.
@@ -55,6 +56,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.HeartbeatTTL, prefix+"heartbeat-ttl", 5*time.Second, "How long a registration lasts without a heartbeat: a crashed agent is listed this long at most.")
 	c.Produce.RegisterFlags(prefix, f)
 	c.Maintenance.RegisterFlags(prefix, f)
+	c.Groups.RegisterFlags(prefix, f)
 }
 
 // Validate says what is wrong with the configuration.
@@ -84,6 +86,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FetchCacheBytes < 0 {
 		return errors.New("--fetch-cache-bytes must not be negative")
+	}
+	if err := c.Groups.Validate(); err != nil {
+		return err
 	}
 	if err := c.Maintenance.Validate(); err != nil {
 		return err

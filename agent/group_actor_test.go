@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"testing"
@@ -21,9 +22,16 @@ import (
 // testCoordinator is a coordinator stopped when the test ends (within its
 // synctest bubble, whose goroutines must all end with it).
 func testCoordinator(t *testing.T, store groupStore) *groupCoordinator {
-	gc := newGroupCoordinator(store, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	gc := newGroupCoordinator(testGroupConfig(), store, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(gc.stop)
 	return gc
+}
+
+// testGroupConfig is the flags' defaults, Kafka's.
+func testGroupConfig() GroupConfig {
+	var c GroupConfig
+	c.RegisterFlags("", flag.NewFlagSet("groups", flag.PanicOnError))
+	return c
 }
 
 func testJoin(memberID string) group.JoinRequest {

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -25,10 +26,38 @@ import (
 // the actor too, fenced by the generation, so a member of a stale
 // generation, or of a coordinator that lost the group, cannot commit.
 
-// Kafka's defaults for what the agent does not yet take as flags.
+// GroupConfig configures group coordination, with Kafka's defaults.
+type GroupConfig struct {
+	// MinSessionTimeout and MaxSessionTimeout bound the session timeout a
+	// member may ask for (group.min.session.timeout.ms and
+	// group.max.session.timeout.ms).
+	MinSessionTimeout time.Duration `yaml:"group_min_session_timeout"`
+	MaxSessionTimeout time.Duration `yaml:"group_max_session_timeout"`
+	// OffsetsRetention is how long an empty group's committed offsets are
+	// kept (offsets.retention.minutes).
+	OffsetsRetention time.Duration `yaml:"offsets_retention"`
+}
+
+// RegisterFlags registers the group flags with Kafka's defaults.
+func (c *GroupConfig) RegisterFlags(prefix string, f *flag.FlagSet) {
+	f.DurationVar(&c.MinSessionTimeout, prefix+"group-min-session-timeout", 6*time.Second, "Shortest session timeout a group member may ask for (Kafka's group.min.session.timeout.ms).")
+	f.DurationVar(&c.MaxSessionTimeout, prefix+"group-max-session-timeout", 30*time.Minute, "Longest session timeout a group member may ask for (Kafka's group.max.session.timeout.ms).")
+	f.DurationVar(&c.OffsetsRetention, prefix+"offsets-retention", 7*24*time.Hour, "How long an empty group's committed offsets are kept (Kafka's offsets.retention.minutes).")
+}
+
+// Validate says what is wrong with the group flags.
+func (c *GroupConfig) Validate() error {
+	switch {
+	case c.MinSessionTimeout <= 0 || c.MaxSessionTimeout < c.MinSessionTimeout:
+		return errors.New("--group-min-session-timeout must be positive and at most --group-max-session-timeout")
+	case c.OffsetsRetention <= 0:
+		return errors.New("--offsets-retention must be positive")
+	}
+	return nil
+}
+
+// Kafka's defaults for what the agent does not take as flags.
 const (
-	// offsetsRetention is Kafka's offsets.retention.minutes (7 days).
-	offsetsRetention = 7 * 24 * time.Hour
 	// offsetMetadataMaxBytes is Kafka's offset.metadata.max.bytes.
 	offsetMetadataMaxBytes = 4096
 	// groupIdleLinger is how long an idle group's actor stays loaded.
@@ -62,13 +91,13 @@ type groupCoordinator struct {
 	wg     sync.WaitGroup // actor goroutines
 }
 
-func newGroupCoordinator(store groupStore, log *slog.Logger) *groupCoordinator {
+func newGroupCoordinator(cfg GroupConfig, store groupStore, log *slog.Logger) *groupCoordinator {
 	stopped, cancel := context.WithCancel(context.Background())
 	return &groupCoordinator{
 		store:     store,
 		log:       log,
-		cfg:       group.DefaultConfig(),
-		retention: offsetsRetention,
+		cfg:       group.Config{MinSessionTimeout: cfg.MinSessionTimeout, MaxSessionTimeout: cfg.MaxSessionTimeout},
+		retention: cfg.OffsetsRetention,
 		linger:    groupIdleLinger,
 		stopped:   stopped,
 		cancel:    cancel,
@@ -88,8 +117,9 @@ func (gc *groupCoordinator) stop() {
 // JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch,
 // ListGroups, DescribeGroups, DeleteGroups, OffsetDelete).
 func (srv *Server) registerGroupAPIs() {
-	gc := newGroupCoordinator(srv.deps.Store, srv.log)
+	gc := newGroupCoordinator(srv.cfg.Groups, srv.deps.Store, srv.log)
 	gc.srv = srv
+	srv.groups = gc
 	srv.register(8, 0, 8, syncHandler(gc.handleOffsetCommit))
 	srv.register(9, 0, 8, syncHandler(gc.handleOffsetFetch))
 	srv.register(10, 0, 4, syncHandler(srv.handleFindCoordinator))

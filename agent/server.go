@@ -48,7 +48,8 @@ type Server struct {
 	ln   net.Listener
 	self broker
 
-	fleet *fleet // the live agents; see fleet.go
+	fleet  *fleet            // the live agents; see fleet.go
+	groups *groupCoordinator // see groups.go
 
 	topics *topicCache
 	buf    *produce.Buffer
@@ -188,6 +189,9 @@ func (srv *Server) Run(ctx context.Context) error {
 	case <-time.After(srv.cfg.DrainTimeout):
 		srv.log.Warn("drain timeout reached; closing with requests unanswered")
 	}
+	// Group actors answer what still waits on them NOT_COORDINATOR; the
+	// store holds every group, so the next coordinator carries on.
+	srv.groups.stop()
 	stopBuf()
 	stopWatch()
 	bg.Wait()
