@@ -189,7 +189,7 @@ func (w *lockedWriter) Write(p []byte) (int, error) {
 // newAdmin returns an admin client closed with the test.
 func newAdmin(t testing.TB, seeds string) *kadm.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(seeds, ",")...))
 	if err != nil {
 		t.Fatal(err)
 	}

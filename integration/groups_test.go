@@ -39,7 +39,7 @@ func groupTopic(t *testing.T, seeds, topic string) {
 
 func produceNumbers(ctx context.Context, t *testing.T, seeds, topic string, from, n int) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds), kgo.DefaultProduceTopic(topic))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(seeds, ",")...), kgo.DefaultProduceTopic(topic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +148,11 @@ type kgoMember struct {
 	cl   *kgo.Client
 	stop context.CancelFunc
 	done chan struct{}
+	// gate, while a test holds it, keeps the member from letting a
+	// rebalance go on after its next poll, as a member busy processing
+	// is; holding says it waits there.
+	gate    sync.Mutex
+	holding atomic.Bool
 }
 
 func startKgoMember(t *testing.T, seeds, group, topic string, seen *numbers, opts ...kgo.Opt) *kgoMember {
@@ -159,7 +164,7 @@ func startKgoMember(t *testing.T, seeds, group, topic string, seen *numbers, opt
 func startKgoMemberFunc(t *testing.T, seeds, group, topic string, process func(*kgo.Record), opts ...kgo.Opt) *kgoMember {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(seeds),
+		kgo.SeedBrokers(strings.Split(seeds, ",")...),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -182,6 +187,10 @@ func startKgoMemberFunc(t *testing.T, seeds, group, topic string, process func(*
 			fs := cl.PollFetches(ctx)
 			fs.EachRecord(process)
 			_ = cl.CommitUncommittedOffsets(ctx)
+			m.holding.Store(true)
+			m.gate.Lock()
+			m.gate.Unlock() //nolint:staticcheck // a wait on the test's hold, not a critical section
+			m.holding.Store(false)
 			cl.AllowRebalance()
 		}
 	}()
@@ -399,75 +408,95 @@ func kafkaGoGroup(t *testing.T, seeds string, adm *kadm.Client, topic string) {
 	}
 }
 
-// TestGroupCoordinatorFailover kills the agent coordinating a group with
-// committed offsets; the agent that takes over loads the group from Redis,
-// and a member joining there carries on from the committed offsets.
+// TestGroupCoordinatorFailover kills the agent coordinating a group in the
+// middle of a rebalance; the other agent loads the group from Redis, the
+// joining member settles there, and consumption carries on from the
+// committed offsets.
 func TestGroupCoordinatorFailover(t *testing.T) {
 	rd := testenv.StartRedis(t)
 	s3 := testenv.StartS3(t)
-	a := startAgent(t, rd.URL(), s3.URL())
+	agents := []*agentProc{startAgent(t, rd.URL(), s3.URL()), startAgent(t, rd.URL(), s3.URL())}
+	seeds := agents[0].addr + "," + agents[1].addr
 	const topic, group = "failover", "failover-group"
-	groupTopic(t, a.addr, topic)
+	groupTopic(t, agents[0].addr, topic)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	adm := newAdmin(t, seeds)
+	waitFleet(ctx, t, agents...)
+	var coord, other *agentProc
+	waitUntil(t, "the group's coordinator", func() bool {
+		c := adm.FindGroupCoordinators(ctx, group)[group]
+		for i, a := range agents {
+			if c.Err == nil && net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) == a.addr {
+				coord, other = a, agents[1-i]
+			}
+		}
+		return coord != nil
+	})
 
 	seen := newNumbers()
-	timeouts := []kgo.Opt{kgo.SessionTimeout(6 * time.Second), kgo.RebalanceTimeout(8 * time.Second)}
-	m := startKgoMember(t, a.addr, group, topic, seen, timeouts...)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	admA := newAdmin(t, a.addr)
-	waitUntil(t, "some records committed", func() bool {
-		o, err := admA.FetchOffsets(ctx, group)
-		return seen.count() > groupRecords/4 && err == nil && len(o) > 0
-	})
-	m.pause() // still a member, as a client cut off from its coordinator is
-	committed, err := admA.FetchOffsets(ctx, group)
-	if err != nil || len(committed) == 0 {
-		t.Fatalf("committed before the kill: %v %v", committed, err)
+	var below sync.Map
+	var committed kadm.OffsetResponses
+	process := func(r *kgo.Record) {
+		if c, ok := committed.Lookup(r.Topic, r.Partition); ok && r.Offset < c.At {
+			below.Store(r.Partition, r.Offset)
+		}
+		seen.add(string(r.Value))
 	}
-	a.Kill()
+	timeouts := []kgo.Opt{kgo.SessionTimeout(6 * time.Second), kgo.RebalanceTimeout(20 * time.Second)}
+	m := startKgoMember(t, seeds, group, topic, seen, timeouts...)
+	// The first member is held after a poll, as one busy processing its
+	// records is: it commits what it read but does not rejoin, so the
+	// rebalance the second member starts waits for it.
+	m.gate.Lock()
+	waitUntil(t, "the first member held with records committed", func() bool {
+		o, err := adm.FetchOffsets(ctx, group)
+		return m.holding.Load() && err == nil && len(o) > 0
+	})
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startKgoMemberFunc(t, seeds, group, topic, process, append(timeouts, kgo.ClientID("second"))...)
+	waitUntil(t, "a rebalance in progress", func() bool {
+		d, err := adm.DescribeGroups(ctx, group)
+		return err == nil && d[group].State == "PreparingRebalance"
+	})
+	coord.Kill()
+	m.gate.Unlock()
 
 	// The dead agent stays registered, and so keeps coordinating the
 	// group, until its heartbeat expires (--heartbeat-ttl, 5s): until then
 	// requests to it fail to dial, as with a Kafka broker the controller
-	// has not yet fenced. Each try is a new client: kgo keeps a
-	// coordinator it cannot dial until its metadata drops the broker.
-	b := startAgent(t, rd.URL(), s3.URL())
+	// has not yet fenced. Then both members join at the other agent. Each
+	// try is a new client: kgo keeps a broker it cannot dial until its
+	// metadata drops it.
 	killed := time.Now()
-	var described kadm.DescribedGroups
-	waitUntil(t, "the new coordinator to carry the group on", func() bool {
-		cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr))
+	waitUntil(t, "the group to settle on the other agent", func() bool {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(other.addr))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer cl.Close()
-		described, err = kadm.NewClient(cl).DescribeGroups(ctx, group)
-		return err == nil && described[group].State == "Stable" && len(described[group].Members) == 1
+		d, err := kadm.NewClient(cl).DescribeGroups(ctx, group)
+		g, c := d[group], d[group].Coordinator
+		return err == nil && g.State == "Stable" && len(g.Members) == 2 &&
+			net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) == other.addr
 	})
-	t.Logf("the group moved to the new agent %v after the kill", time.Since(killed).Round(time.Millisecond))
-	adm := newAdmin(t, b.addr)
-	if c := described[group].Coordinator; net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port))) != b.addr {
-		t.Errorf("coordinator %s:%d, not the live agent %s", c.Host, c.Port, b.addr)
-	}
+	t.Logf("the group settled on the other agent %v after the kill", time.Since(killed).Round(time.Millisecond))
+	adm = newAdmin(t, other.addr)
 	after, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
 		t.Fatal(err)
 	}
 	committed.Each(func(o kadm.OffsetResponse) {
-		if got, _ := after.Lookup(o.Topic, o.Partition); got.At != o.At {
+		if got, _ := after.Lookup(o.Topic, o.Partition); got.At < o.At {
 			t.Errorf("partition %d committed %d before the kill, %d after", o.Partition, o.At, got.At)
 		}
 	})
 
-	// A member joins at the new coordinator: the silent one is dropped at
-	// its rebalance timeout, and consumption resumes at the commits.
-	var below sync.Map
-	startKgoMemberFunc(t, b.addr, group, topic, func(r *kgo.Record) {
-		if c, ok := committed.Lookup(r.Topic, r.Partition); ok && r.Offset < c.At {
-			below.Store(r.Partition, r.Offset)
-		}
-		seen.add(string(r.Value))
-	}, timeouts...)
-	produceNumbers(ctx, t, b.addr, topic, groupRecords, 100)
+	// The members read the rest, none of it below the commits.
+	produceNumbers(ctx, t, other.addr, topic, groupRecords, 100)
 	waitUntil(t, "every record", func() bool { return seen.count() == groupRecords+100 })
 	below.Range(func(p, o any) bool {
 		t.Errorf("partition %v read again from %v, below its commit", p, o)
