@@ -5,12 +5,12 @@ import "testing"
 func TestKeySlot(t *testing.T) {
 	// Values from the Redis Cluster specification and CLUSTER KEYSLOT.
 	for key, want := range map[string]int{
-		"123456789":        0x31C3 % numSlots,
-		"foo":              12182,
-		"bar":              5061,
-		"{user1000}.a":     keySlot("user1000"),
-		"foo{}{bar}":       keySlot("foo{}{bar}"),
-		"foo{{bar}}zap":    keySlot("{bar"),
+		"123456789":         0x31C3 % numSlots,
+		"foo":               12182,
+		"bar":               5061,
+		"{user1000}.a":      keySlot("user1000"),
+		"foo{}{bar}":        keySlot("foo{}{bar}"),
+		"foo{{bar}}zap":     keySlot("{bar"),
 		"sluice:{topics}:x": keySlot("topics"),
 	} {
 		if got := keySlot(key); got != want {
