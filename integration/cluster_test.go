@@ -38,7 +38,11 @@ func TestRedisCluster(t *testing.T) {
 	}
 	defer cl.Close()
 	l := newLedger()
-	produceN(ctx, t, cl, "cluster", 0, 5000, 100, l)
+	// Five rounds, each waiting for its acks, so the count covers several
+	// flushes even when the client sends a round in one request.
+	for round := range uint64(5) {
+		produceN(ctx, t, cl, "cluster", round*1000, 1000, 100, l)
+	}
 	after := clusterScripts(t, c)
 	flushes := a.Metric("sluice_produce_flushes_total") - flushesBefore
 

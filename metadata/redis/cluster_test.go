@@ -231,3 +231,37 @@ func TestParseClusterURL(t *testing.T) {
 		t.Errorf("Open of a cluster URL with a database: %v; want the accepted forms, and no password", err)
 	}
 }
+
+// BenchmarkCommit24Partitions times a commit of one batch on each of 24
+// partitions: one round trip on a single Redis, one per shard, sent at
+// once, on a cluster of three.
+func BenchmarkCommit24Partitions(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		url  func() string
+	}{
+		{"single", func() string { return testenv.StartRedis(b).URL() }},
+		{"cluster3", func() string { return testenv.StartRedisCluster(b).URL() }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, err := Open(b.Context(), tc.url())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.CreateTopic(b.Context(), metadata.Topic{Name: "t", Partitions: 24}); err != nil {
+				b.Fatal(err)
+			}
+			tp, err := s.Topic(b.Context(), "t")
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := clusterCommit(tp, 24)
+			for b.Loop() {
+				if _, err := s.Commit(b.Context(), c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -57,7 +57,7 @@ func (s *Store) commitCluster(ctx context.Context, c metadata.Commit, groups []g
 		parts, err = topo.split(groups)
 	}
 	if err != nil {
-		s.markStale()
+		s.markStale(ctx)
 		return nil, fmt.Errorf("committing %s: %w", c.Object, err)
 	}
 	errs := make([]error, len(parts))
@@ -73,7 +73,7 @@ func (s *Store) commitCluster(ctx context.Context, c metadata.Commit, groups []g
 		}
 		failed++
 		if isTopologyErr(err) {
-			s.markStale()
+			s.markStale(ctx)
 		}
 		for _, g := range parts[i].groups {
 			for _, b := range g.batch {

@@ -160,11 +160,14 @@ func (s *Store) topology(ctx context.Context) (*topology, error) {
 	return t, nil
 }
 
-// markStale makes the next commit read the topology again.
-func (s *Store) markStale() {
+// markStale makes the next commit read the topology again, and the
+// cluster client its own slot map: commits go to primaries' clients
+// directly, so the client does not see their redirections.
+func (s *Store) markStale(ctx context.Context) {
 	s.cluster.mu.Lock()
 	s.cluster.stale = true
 	s.cluster.mu.Unlock()
+	s.cluster.c.ReloadState(ctx)
 }
 
 // anchorEpochs sets the store epoch on shards that have none. A shard
