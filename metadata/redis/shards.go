@@ -131,6 +131,7 @@ func readTopology(ctx context.Context, c *redis.ClusterClient) (*topology, error
 }
 
 // clusterState is what a Store on a Redis Cluster keeps of the cluster.
+// Its mu and Store.seenMu are never held together.
 type clusterState struct {
 	c *redis.ClusterClient
 
