@@ -21,6 +21,11 @@ var (
 	// acknowledged writes (a failover or a restore) and nothing may be
 	// written until an operator intervenes.
 	ErrFenced = errors.New("metadata store fenced: it has lost acknowledged writes")
+	// ErrShardFailed is set on the batches of a commit to a sharded store
+	// whose shard failed to commit them while another shard committed its
+	// part. As after a failed Commit, a shard that timed out may have
+	// committed them; the producer retries.
+	ErrShardFailed = errors.New("metadata store shard failed to commit")
 	// ErrUnknownGroup is returned by LoadGroup when a group has no saved
 	// state, and by DeleteGroup when it has neither state nor offsets.
 	ErrUnknownGroup = errors.New("unknown consumer group")

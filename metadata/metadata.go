@@ -95,9 +95,9 @@ type BatchResult struct {
 	Duplicate bool
 	// LogStart is the partition's log-start offset after the commit.
 	LogStart int64
-	// Err is nil, ErrOutOfOrderSequence, ErrInvalidProducerEpoch or
-	// ErrUnknownTopic (the partition no longer exists). A batch with an error
-	// is not indexed and takes no offsets.
+	// Err is nil, ErrOutOfOrderSequence, ErrInvalidProducerEpoch,
+	// ErrUnknownTopic (the partition no longer exists) or ErrShardFailed. A
+	// batch with an error is not indexed and takes no offsets.
 	Err error
 }
 
@@ -130,6 +130,10 @@ type Log interface {
 	// slice order. Commits are applied in the order their calls are made by
 	// one caller. An error return means nothing was committed, except that
 	// after a timeout the commit may or may not have happened.
+	//
+	// A sharded store commits atomically per shard. When some shards commit
+	// and others fail, Commit returns no error and the failed shards'
+	// batches get ErrShardFailed, with the same uncertainty after a timeout.
 	Commit(ctx context.Context, c Commit) ([]BatchResult, error)
 	// Index returns, in offset order, up to limit entries of p whose
 	// LastOffset is >= from. Entries before the log start are not returned.
@@ -180,12 +184,14 @@ type OrphanLog interface {
 }
 
 // CommitCounter is an optional capability of a Log: the store counts
-// commits, and that count never goes back. An agent records the count it
-// has seen outside the store (in the bucket); a store that later shows a
-// lower count has lost acknowledged writes, and nothing may be written to
-// it. Implementations also refuse commits (ErrFenced) once the count they
-// see falls below one they saw before.
+// commits, per shard, and no count ever goes back. An agent records the
+// counts it has seen outside the store (in the bucket); a store that later
+// shows a lower count has lost acknowledged writes, and nothing may be
+// written to it. Implementations also refuse commits (ErrFenced) once the
+// count they see falls below one they saw before.
 type CommitCounter interface {
-	// CommitCount returns the number of commits so far.
-	CommitCount(ctx context.Context) (int64, error)
+	// CommitCounts returns the number of commits so far per shard of the
+	// store, keyed by a name that stays the shard's while it serves the
+	// same partitions. A store of one shard has one count, named "".
+	CommitCounts(ctx context.Context) (map[string]int64, error)
 }

@@ -186,6 +186,36 @@ func TestFailedCommitAnswersRetriable(t *testing.T) {
 	})
 }
 
+// A sharded store may commit some partitions of a flush and not others:
+// their producers are answered, the rest get the retriable error, the object
+// is no orphan (committed entries name it), and the next flush commits.
+func TestPartialCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lg, orphans := &fakeLog{failPartition: &metadata.Partition{Index: 1}}, &fakeOrphans{}
+		b := New(testConfig(), Deps{Bucket: &fakeBucket{}, Log: lg, NewKey: keys(), Orphans: orphans})
+		stop := run(t, b)
+		defer stop()
+		ok, failed := appendWait(t, b, batch(0, 10)), appendWait(t, b, batch(1, 10))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if a := <-ok; a.err != nil || a.results[0].Err != nil || a.results[0].BaseOffset != 0 {
+			t.Fatalf("partition 0 = %+v, want committed at 0", a)
+		}
+		if a := <-failed; a.err != nil || !errors.Is(a.results[0].Err, metadata.ErrShardFailed) {
+			t.Fatalf("partition 1 = %+v, want ErrShardFailed", a)
+		}
+		if got := orphans.recorded(); len(got) != 0 {
+			t.Fatalf("orphans recorded = %v; committed entries name the object", got)
+		}
+		next := appendWait(t, b, batch(1, 10))
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if a := <-next; a.err != nil || a.results[0].BaseOffset != 0 {
+			t.Fatalf("next flush = %+v, want partition 1 at 0", a)
+		}
+	})
+}
+
 func TestBufferFullWaitsThenFails(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bk, lg := &fakeBucket{block: make(chan struct{})}, &fakeLog{}

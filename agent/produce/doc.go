@@ -16,5 +16,8 @@
 //     up with ErrBufferFull at its deadline.
 //   - When a flush fails, every flush sealed before the failure was seen
 //     fails too, without committing: no producer gets a later batch
-//     committed after an earlier one was lost.
+//     committed after an earlier one was lost. A flush that a sharded store
+//     committed in part (some batches with metadata.ErrShardFailed) counts
+//     as failed for this, but its committed batches are answered and its
+//     object is not an orphan.
 package produce

@@ -55,6 +55,10 @@ type fakeLog struct {
 	next     map[metadata.Partition]int64
 	commits  []metadata.Commit
 	failNext error
+	// failPartition, when set, makes the next commit fail the batches of
+	// that partition with ErrShardFailed, as a sharded store whose shard
+	// failed does, and commit the rest.
+	failPartition *metadata.Partition
 }
 
 func (l *fakeLog) Commit(_ context.Context, c metadata.Commit) ([]metadata.BatchResult, error) {
@@ -69,7 +73,13 @@ func (l *fakeLog) Commit(_ context.Context, c metadata.Commit) ([]metadata.Batch
 	}
 	l.commits = append(l.commits, c)
 	out := make([]metadata.BatchResult, len(c.Batches))
+	fail := l.failPartition
+	l.failPartition = nil
 	for i, b := range c.Batches {
+		if fail != nil && b.Partition == *fail {
+			out[i].Err = fmt.Errorf("%w: shard down", metadata.ErrShardFailed)
+			continue
+		}
 		out[i].BaseOffset = l.next[b.Partition]
 		l.next[b.Partition] += int64(b.Records)
 	}

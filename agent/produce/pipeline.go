@@ -3,6 +3,7 @@ package produce
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -63,6 +64,13 @@ func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
 	if err == nil {
 		err = pl.commit(ctx, f, commit)
 	}
+	if errors.Is(err, errPartial) {
+		// Some partitions committed, so the object is referenced and no
+		// orphan; their producers are answered, the others retry.
+		pl.fail()
+		b.deps.Logger.Warn("flush committed in part; producers of the rest will retry", "segment", key, "err", err)
+		err = nil
+	}
 	if err != nil {
 		pl.fail()
 		b.deps.Logger.Warn("flush failed; producers will retry", "segment", key, "err", err)
@@ -116,9 +124,15 @@ func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, at
 // and zero one as large as the flush.
 var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// errPartial is returned by commit when a sharded store committed only
+// some shards' part of a flush: the results say which batches failed.
+var errPartial = errors.New("flush committed in part")
+
 // commit makes the uploaded object visible and fills in each batch's result.
 // After an error the object is an orphan: cleanup deletes it once its grace
-// period has passed and no index entry names it.
+// period has passed and no index entry names it. errPartial says that some
+// batches got metadata.ErrShardFailed: every later flush must then fail, as
+// after an error, lest a producer's next batch commit after a lost one.
 func (pl *pipeline) commit(ctx context.Context, f *flush, c metadata.Commit) error {
 	ctx, cancel := context.WithTimeout(ctx, pl.buf.cfg.CommitTimeout)
 	defer cancel()
@@ -130,13 +144,17 @@ func (pl *pipeline) commit(ctx context.Context, f *flush, c metadata.Commit) err
 		return fmt.Errorf("%w: committing %s: %d results for %d batches", ErrFlushFailed, c.Object, len(results), len(c.Batches))
 	}
 	i := 0
+	var partial error
 	for _, s := range f.sections {
 		for _, r := range s.refs {
 			r.p.results[r.idx] = results[i]
+			if partial == nil && errors.Is(results[i].Err, metadata.ErrShardFailed) {
+				partial = fmt.Errorf("%w: %w", errPartial, results[i].Err)
+			}
 			i++
 		}
 	}
-	return nil
+	return partial
 }
 
 // fail makes every flush sealed so far fail without committing, so that no

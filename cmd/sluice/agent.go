@@ -19,7 +19,7 @@ func runAgent(ctx context.Context, args []string) error {
 	var (
 		cfg        agent.Config
 		tel        telemetryConfig
-		redisURL   = fs.String("redis", "", "Redis holding the metadata: redis://host:port/db, or rediss:// for TLS.")
+		redisURL   = fs.String("redis", "", "Redis holding the metadata: redis://host:port/db (rediss:// for TLS), or a Redis Cluster as redis+cluster://host:port[,host:port...] (rediss+cluster:// for TLS).")
 		bucketURL  = fs.String("bucket", "", "Object storage: s3://BUCKET[/PREFIX]?region=R&endpoint=URL&path_style=true, or file:///ABS/DIR.")
 		acceptLoss = fs.Bool("accept-redis-data-loss", false, "Start even though Redis does not persist every write it acknowledges.")
 	)

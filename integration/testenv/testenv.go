@@ -50,6 +50,7 @@ func setAWSEnv() {
 // deps` does all of it.
 var installHints = map[string]string{
 	"redis-server": "apt-get install redis-server",
+	"redis-cli":    "apt-get install redis-tools",
 	"kcat":         "apt-get install kcat",
 	"versitygw":    "GOBIN=$REPO/bin go install " + VersityGWModule,
 }

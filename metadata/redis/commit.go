@@ -2,8 +2,12 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sluicehq/sluice/metadata"
 )
@@ -21,31 +25,114 @@ type group struct {
 	batch []int
 }
 
-// Commit assigns offsets to c's batches and indexes them in one round trip:
-// one EVALSHA of commitScript (EVAL if the server lost its script cache).
-// After a timeout the commit may or may not have happened; a retry of the
-// same idempotent batches then comes back as duplicates.
+// Commit assigns offsets to c's batches and indexes them. On a single Redis
+// that is one round trip: one EVALSHA of commitScript (EVAL if the server
+// lost its script cache). On a cluster it is one EVALSHA of
+// clusterCommitScript per shard holding partitions of c, all at once; each
+// is atomic, and the batches of a shard that failed get ErrShardFailed
+// while the others are committed. After a timeout a commit may or may not
+// have happened; a retry of the same idempotent batches then comes back as
+// duplicates.
 func (s *Store) Commit(ctx context.Context, c metadata.Commit) ([]metadata.BatchResult, error) {
 	if err := validateCommit(c); err != nil {
 		return nil, err
 	}
 	groups := groupBatches(c.Batches)
-	keys, args := commitArgs(s.epoch, c, groups)
-	keys = append(keys, commitCountKey())
-	args = append(args, s.seen.Load())
-	res, err := commitScript.Run(ctx, s.client, keys, args...).Int64Slice()
+	rs := make([]metadata.BatchResult, len(c.Batches))
+	if s.cluster == nil {
+		if err := s.commitShard(ctx, s.client, shardPart{shard: single, groups: groups}, c, rs); err != nil {
+			return nil, fmt.Errorf("committing %s: %w", c.Object, err)
+		}
+		return rs, nil
+	}
+	return s.commitCluster(ctx, c, groups, rs)
+}
+
+// commitCluster runs one shard commit per shard at once, so a commit takes
+// about one round trip whatever the number of shards.
+func (s *Store) commitCluster(ctx context.Context, c metadata.Commit, groups []group, rs []metadata.BatchResult) ([]metadata.BatchResult, error) {
+	topo, err := s.topology(ctx)
+	var parts []shardPart
+	if err == nil {
+		parts, err = topo.split(groups)
+	}
 	if err != nil {
+		s.markStale(ctx)
 		return nil, fmt.Errorf("committing %s: %w", c.Object, err)
 	}
-	if len(res) == 1 && res[0] == 0 {
-		return nil, fmt.Errorf("committing %s: %w", c.Object, metadata.ErrFenced)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Go(func() { errs[i] = s.commitOnShard(ctx, part, c, rs) })
 	}
-	rs, err := decodeResults(res[:len(res)-1], groups, len(c.Batches))
-	if err != nil {
-		return nil, fmt.Errorf("committing %s: %w", c.Object, err)
+	wg.Wait()
+	failed := 0
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		failed++
+		if isTopologyErr(err) {
+			s.markStale(ctx)
+		}
+		for _, g := range parts[i].groups {
+			for _, b := range g.batch {
+				rs[b] = metadata.BatchResult{Err: fmt.Errorf("%w: shard %s: %w", metadata.ErrShardFailed, parts[i].shard.name, err)}
+			}
+		}
 	}
-	s.observe(res[len(res)-1])
+	if failed == len(parts) {
+		return nil, fmt.Errorf("committing %s: %w", c.Object, errors.Join(errs...))
+	}
 	return rs, nil
+}
+
+// commitOnShard runs part on the primary holding its anchor, through that
+// node's own client: the cluster client would replay the script after a
+// broken connection.
+func (s *Store) commitOnShard(ctx context.Context, part shardPart, c metadata.Commit, rs []metadata.BatchResult) error {
+	node, err := s.cluster.c.MasterForKey(ctx, part.shard.epochKey)
+	if err != nil {
+		return fmt.Errorf("finding the primary of shard %s: %w", part.shard.name, err)
+	}
+	return s.commitShard(ctx, node, part, c, rs)
+}
+
+// commitShard runs the commit script for part and fills in rs for its
+// batches.
+func (s *Store) commitShard(ctx context.Context, sc redis.Scripter, part shardPart, c metadata.Commit, rs []metadata.BatchResult) error {
+	pkeys, gargs := commitArgs(c, part.groups)
+	fixed := []any{s.epoch, c.Object, commitsChannel(), len(part.groups)}
+	seen := s.seenCount(part.shard.name)
+	var res []int64
+	var err error
+	if part.shard.name == "" {
+		keys := append(append([]string{part.shard.epochKey}, pkeys...), part.shard.countKey)
+		args := append(append(fixed, gargs...), seen)
+		res, err = commitScript.Run(ctx, sc, keys, args...).Int64Slice()
+	} else {
+		args := append(fixed, seen, part.shard.name)
+		for _, k := range pkeys {
+			args = append(args, k)
+		}
+		args = append(args, gargs...)
+		res, err = clusterCommitScript.Run(ctx, sc, []string{part.shard.epochKey, part.shard.countKey}, args...).Int64Slice()
+	}
+	switch {
+	case err != nil:
+		return err
+	case len(res) == 1 && res[0] == 0:
+		return metadata.ErrFenced
+	case len(res) == 1 && res[0] == -1:
+		return errTopology
+	case len(res) < 2:
+		return fmt.Errorf("%w: commit reply %v", errBadReply, res)
+	}
+	if err := decodeResults(res[:len(res)-1], part.groups, rs); err != nil {
+		return err
+	}
+	s.observe(part.shard.name, res[len(res)-1])
+	return nil
 }
 
 // validateCommit refuses commits that would corrupt the index rather than
@@ -80,12 +167,11 @@ func groupBatches(bs []metadata.CommitBatch) []group {
 	return gs
 }
 
-// commitArgs lays the commit out as commitScript's KEYS and ARGV.
-func commitArgs(epoch string, c metadata.Commit, groups []group) ([]string, []any) {
-	keys := make([]string, 0, 1+4*len(groups))
-	keys = append(keys, epochKey())
-	args := make([]any, 0, 4+2*len(groups)+7*len(c.Batches))
-	args = append(args, epoch, c.Object, commitsChannel(), len(groups))
+// commitArgs lays groups out as the commit scripts' partition keys and
+// per-group arguments.
+func commitArgs(c metadata.Commit, groups []group) ([]string, []any) {
+	keys := make([]string, 0, 4*len(groups))
+	args := make([]any, 0, 2*len(groups)+7*len(c.Batches))
 	for _, g := range groups {
 		keys = append(keys, partitionKeys(g.p)...)
 		args = append(args, partitionName(g.p), len(g.batch))
@@ -97,13 +183,17 @@ func commitArgs(epoch string, c metadata.Commit, groups []group) ([]string, []an
 	return keys, args
 }
 
-// decodeResults maps commitScript's reply back to the commit's batch order.
-func decodeResults(res []int64, groups []group, n int) ([]metadata.BatchResult, error) {
+// decodeResults maps a commit script's reply, without its final count,
+// back to the commit's batch order in rs.
+func decodeResults(res []int64, groups []group, rs []metadata.BatchResult) error {
+	n := 0
+	for _, g := range groups {
+		n += len(g.batch)
+	}
 	want := 1 + len(groups) + 2*n
 	if len(res) != want || res[0] != 1 {
-		return nil, fmt.Errorf("%w: commit reply of %d values, want %d", errBadReply, len(res), want)
+		return fmt.Errorf("%w: commit reply of %d values, want %d", errBadReply, len(res), want)
 	}
-	rs := make([]metadata.BatchResult, n)
 	at := 1
 	for _, g := range groups {
 		logStart := res[at]
@@ -120,5 +210,5 @@ func decodeResults(res []int64, groups []group, n int) ([]metadata.BatchResult, 
 			}
 		}
 	}
-	return rs, nil
+	return nil
 }

@@ -5,7 +5,10 @@
 //
 //   - keys.go builds every key; scripts.go holds every Lua script, each with
 //     its KEYS, ARGV and return codes.
-//   - commit.go is Log.Commit: one EVALSHA of commitScript per commit.
+//   - commit.go is Log.Commit: one EVALSHA of commitScript per commit, or
+//     on a cluster one of clusterCommitScript per shard the commit touches.
+//   - shards.go maps a cluster's slots to shards and each shard to its
+//     anchor keys; slot.go hashes keys to slots as Redis Cluster does.
 //   - topics.go is the TopicRegistry, log.go the reads, watch.go the
 //     commit notifications, durability.go the start-up check.
 //
@@ -28,12 +31,57 @@
 //     instead of handing out offsets a second time.
 //   - Watch calls fn(nil) whenever it (re)subscribes, the first time
 //     included: notifications published while unsubscribed are lost.
+//   - Every script's declared keys are in one slot; multi-key scripts use
+//     the partition, {topics} or group tags. Keys with no tag (the epoch,
+//     the producer-id counter, the orphan log, leases) are only ever
+//     touched one at a time. Pipelines may mix slots: the cluster client
+//     splits them per node.
+//
+// # Redis Cluster
+//
+// With a redis+cluster:// URL the store runs on a Redis Cluster. A commit
+// is split by the shard (primary) serving each partition's slot, and each
+// part runs as one clusterCommitScript on that primary, all parts at once:
+// about one round trip in wall time, one atomic step per shard. A shard
+// part that fails leaves its batches with metadata.ErrShardFailed while
+// the other parts stand; only when every part fails does Commit fail.
+//
+// The epoch fence and the commit counter must be checked in the same
+// atomic step as the writes they guard, so each shard has its own copy
+// of the epoch and its own counter (its anchor keys), under a hash tag
+// chosen to land in the shard's lowest slot (slotTag). The lowest slot
+// names the shard ("slot0", "slot5461", ...): every agent derives the same
+// names from CLUSTER SLOTS, and the names survive failovers, which keep
+// the slots. The alternatives were worse: a copy of the epoch and count in
+// every partition's slot costs a counter per partition and a bucket record
+// as large as the partition list; one global pair would make every commit
+// cross shards. The store epoch itself stays in sluice:epoch; Open and
+// every re-read of the topology copy it to anchors that have none.
+//
+// A shard's partition keys are not in its anchor's slot, so the script
+// declares only the anchor keys (routing and the server's same-slot check
+// use those) and gets the partition keys in ARGV, which the Redis 7 flag
+// allow-cross-slot-keys allows for keys the node serves. Before writing,
+// it checks that the node serves every key it will touch, since a script
+// that fails midway keeps its earlier writes; a key it does not serve (the
+// slot moved or is moving) refuses the part, and the store reads CLUSTER
+// SLOTS again before the next commit. The part goes to the primary's own
+// client, never retried by the cluster client after a broken connection.
+//
+// Notifications name the shard in their "s" line, so watchers track the
+// highest count seen per shard; classic PUBLISH reaches subscribers on
+// every node. CheckDurability checks every primary that serves slots.
 //
 // # Caveats
 //
-// commitScript names sluice:epoch beside the partitions' keys, so a commit
-// spans two slots: on Redis Cluster the epoch must move into each slot (a
-// per-partition copy) before commits can be split per shard. Producer
+// A shard emptied while the slots stay put fences running agents (its
+// anchor lost the epoch, and its count is below the one they saw), but an
+// agent that reads the topology afterwards copies the epoch there again;
+// the shard's partition state is gone too, so their commits fail with
+// ErrUnknownTopic rather than reuse offsets, and the start-up check
+// against the bucket's counts refuses to start on it. When
+// slots move between primaries the shards get new names, and the
+// bucket's counts of the old names are no longer compared. Producer
 // sequences are kept per producer id forever; expiring idle producers, as
 // Kafka's producer.id.expiration.ms does, is not done yet.
 package redis

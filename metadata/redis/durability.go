@@ -16,14 +16,35 @@ import (
 // write.
 const waitTimeout = 2 * time.Second
 
-// CheckDurability reports whether the server keeps what it acknowledges.
-// It returns nil when the append-only file is on with appendfsync always,
-// when a replica confirms a write with WAIT, or when CONFIG is refused, as
-// on managed services (MemoryDB, for one) whose durability is their own
-// promise. Otherwise it returns an error wrapping ErrNotDurable that says
-// what to change.
+// CheckDurability reports whether the server keeps what it acknowledges;
+// on a cluster, whether every primary does. A server passes when its
+// append-only file is on with appendfsync always, when a replica confirms
+// a write with WAIT, or when CONFIG is refused, as on managed services
+// (MemoryDB, for one) whose durability is their own promise. Otherwise it
+// returns an error wrapping ErrNotDurable that says what to change.
 func (s *Store) CheckDurability(ctx context.Context) error {
-	cfg, err := s.client.ConfigGet(ctx, "append*").Result()
+	if s.cluster == nil {
+		return checkDurability(ctx, s.client.(*redis.Client), single)
+	}
+	t, err := s.topology(ctx)
+	if err != nil {
+		return fmt.Errorf("checking durability: %w", err)
+	}
+	for _, sh := range t.shards {
+		node, err := s.cluster.c.MasterForKey(ctx, sh.epochKey)
+		if err != nil {
+			return fmt.Errorf("checking durability: finding the primary of shard %s: %w", sh.name, err)
+		}
+		if err := checkDurability(ctx, node, sh); err != nil {
+			return fmt.Errorf("primary %s (shard %s): %w", node.Options().Addr, sh.name, err)
+		}
+	}
+	return nil
+}
+
+// checkDurability checks one server, the primary of sh.
+func checkDurability(ctx context.Context, c *redis.Client, sh shard) error {
+	cfg, err := c.ConfigGet(ctx, "append*").Result()
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
 		return nil // CONFIG is disabled or forbidden: a managed service
@@ -34,7 +55,7 @@ func (s *Store) CheckDurability(ctx context.Context) error {
 	if cfg["appendonly"] == "yes" && cfg["appendfsync"] == "always" {
 		return nil
 	}
-	replicas, err := s.confirmingReplicas(ctx)
+	replicas, err := confirmingReplicas(ctx, c, sh)
 	if err != nil {
 		return fmt.Errorf("checking durability: %w", err)
 	}
@@ -46,11 +67,12 @@ func (s *Store) CheckDurability(ctx context.Context) error {
 		ErrNotDurable, cfg["appendonly"], cfg["appendfsync"])
 }
 
-// confirmingReplicas writes a probe and returns how many replicas confirm
-// it within waitTimeout. WAIT counts the writes of its own connection, so
-// both go down one pipeline.
-func (s *Store) confirmingReplicas(ctx context.Context) (int64, error) {
-	info, err := s.client.Info(ctx, "replication").Result()
+// confirmingReplicas writes a probe, in a slot of sh so that its primary
+// c takes it, and returns how many replicas confirm it within waitTimeout.
+// WAIT counts the writes of its own connection, so both go down one
+// pipeline.
+func confirmingReplicas(ctx context.Context, c *redis.Client, sh shard) (int64, error) {
+	info, err := c.Info(ctx, "replication").Result()
 	if err != nil {
 		return 0, fmt.Errorf("reading replication info: %w", err)
 	}
@@ -58,8 +80,8 @@ func (s *Store) confirmingReplicas(ctx context.Context) (int64, error) {
 		return 0, nil
 	}
 	var wait *redis.Cmd
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, durabilityProbeKey(), uuid.NewString(), 0)
+	_, err = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, durabilityProbeKey(sh), uuid.NewString(), 0)
 		wait = p.Do(ctx, "WAIT", 1, waitTimeout.Milliseconds())
 		return nil
 	})

@@ -107,14 +107,16 @@ func parseHeader(s string) (metadata.Appended, error) {
 	return metadata.Appended{Partition: p, HighWatermark: n}, nil
 }
 
-// notificationCount returns the commit counter a notification carries in
-// its first line, or 0 if it carries none.
-func notificationCount(payload string) int64 {
+// notificationCount returns the shard name and commit counter a
+// notification carries in its first line, "s <count>[ <shard name>]", or a
+// count of 0 if it carries none.
+func notificationCount(payload string) (string, int64) {
 	first, _, _ := strings.Cut(payload, "\n")
-	kind, n, _ := strings.Cut(first, " ")
+	kind, rest, _ := strings.Cut(first, " ")
 	if kind != "s" {
-		return 0
+		return "", 0
 	}
+	n, name, _ := strings.Cut(rest, " ")
 	v, _ := strconv.ParseInt(n, 10, 64)
-	return v
+	return name, v
 }

@@ -15,12 +15,25 @@ import (
 // see Open and commitScript.
 func epochKey() string { return "sluice:epoch" }
 
+// shardEpochKey is a cluster shard's copy of the store epoch, and
+// shardCountKey its commit counter: tag lands in the shard's anchor slot
+// (see shard), so its commit script reaches both.
+func shardEpochKey(tag string) string { return "sluice:{" + tag + "}:epoch" }
+
+func shardCountKey(tag string) string { return "sluice:{" + tag + "}:commit-count" }
+
 // producerIDKey is the counter InitProducerID increments.
 func producerIDKey() string { return "sluice:producer-id" }
 
 // durabilityProbeKey is written by CheckDurability to have a write that
-// replicas must confirm.
-func durabilityProbeKey() string { return "sluice:durability-probe" }
+// replicas must confirm. On a cluster each primary gets its own, beside its
+// shard's epoch.
+func durabilityProbeKey(sh shard) string {
+	if sh.name == "" {
+		return "sluice:durability-probe"
+	}
+	return sh.epochKey + ":durability-probe"
+}
 
 // commitsChannel carries one message per commit; see commitScript.
 func commitsChannel() string { return "sluice:commits" }

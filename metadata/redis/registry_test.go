@@ -14,3 +14,12 @@ func TestRegistry(t *testing.T) {
 		return open(t, testenv.StartRedis(t).URL())
 	}, nil)
 }
+
+// The registry's keys share one slot, so it works on a cluster too.
+func TestRegistryCluster(t *testing.T) {
+	c := testenv.StartRedisCluster(t)
+	metadatatest.RegistryTest(t, func(t *testing.T) metadata.Registry {
+		c.Flush(t)
+		return open(t, c.URL())
+	}, nil)
+}

@@ -8,15 +8,17 @@ import "github.com/redis/go-redis/v9"
 // tostring would switch to exponent notation past 1e14. Timestamps are kept
 // as the strings the caller sent, so they come back exactly.
 
-// scripts are loaded into the server's cache at Open, so that the first
-// Commit is one EVALSHA too.
-var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
+// scripts are loaded into the server's cache at Open, with the commit
+// script (single or cluster), so that the first Commit is one EVALSHA too.
+var scripts = []*redis.Script{indexScript, offsetForTimeScript,
 	createTopicScript, deleteTopicScript, addPartitionsScript, alterConfigsScript,
 	saveGroupScript, commitOffsetsScript, deleteGroupScript,
 	replaceEntriesScript, trimScript, referencedScript, leaseScript}
 
 // commitScript assigns offsets to one object's batches, for every partition
-// of the commit, in one atomic step; see Store.Commit.
+// of the commit, in one atomic step, on a single Redis; see Store.Commit.
+// clusterCommitScript does the same for the partitions of one cluster
+// shard; both share commitBody.
 //
 // KEYS[1]            the store epoch
 // KEYS[4g-2 .. 4g+1] for partition group g = 1..G: state, index, times and
@@ -48,13 +50,48 @@ var scripts = []*redis.Script{commitScript, indexScript, offsetForTimeScript,
 // indexed as one entry; a duplicate or refused batch ends the run. When any
 // entry was added it publishes, on ARGV[3], lines
 //
-//	s <commit counter>
+//	s <commit counter>[ <shard name>]
 //	p <partition name> <new high watermark>
 //	e <index entry member>
 //
 // for each partition with new entries.
 var commitScript = redis.NewScript(`
-local MAXSEQ = 2147483647
+local epochKey, countKey, seen, shard = KEYS[1], KEYS[#KEYS], ARGV[#ARGV], ''
+local function pkey(j) return KEYS[1 + j] end
+local a = 5
+` + commitBody)
+
+// clusterCommitScript is commitScript for the partitions of one shard of a
+// Redis Cluster. Only the shard's anchor keys are declared, so the call is
+// routed to the shard and passes the server's same-slot check; the
+// partitions' keys, in other slots of the same shard, come in ARGV, which
+// the allow-cross-slot-keys flag (Redis 7) permits.
+//
+// KEYS[1] the shard's epoch, KEYS[2] its commit counter
+// ARGV[1..4] as commitScript's
+// ARGV[5] the lowest count the caller has seen on this shard
+// ARGV[6] the shard's name, added to the notification's "s" line
+// ARGV[7 .. 6+4G] per group: state, index, times and producers keys
+// then the groups as in commitScript.
+//
+// Returns as commitScript, and {-1} when a partition's key is not served
+// by this node (its slot moved, or is moving): nothing is written. Every
+// key is checked before anything is written, as a failed call in a script
+// does not undo the writes before it.
+var clusterCommitScript = redis.NewScript(`#!lua flags=allow-cross-slot-keys
+local epochKey, countKey, seen, shard = KEYS[1], KEYS[2], ARGV[5], ' ' .. ARGV[6]
+local function pkey(j) return ARGV[6 + j] end
+for j = 1, 4*tonumber(ARGV[4]) do
+  if type(redis.pcall('EXISTS', pkey(j))) == 'table' then return {-1} end
+end
+local a = 7 + 4*tonumber(ARGV[4])
+` + commitBody)
+
+// commitBody is the commit scripts' shared part. The script before it sets
+// epochKey, countKey, seen (the lowest count the caller has seen), shard
+// (the notification's shard suffix), pkey(j) (the j-th partition key, four
+// per group) and a (the ARGV index of the first group).
+const commitBody = `local MAXSEQ = 2147483647
 local function fmt(n) return string.format('%d', n) end
 local function lastseq(base, records)
   local inc = records - 1
@@ -104,12 +141,12 @@ local function accept(p, epoch, first, last, base)
   return p
 end
 
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
-if tonumber(redis.call('GET', KEYS[#KEYS]) or '0') < tonumber(ARGV[#ARGV]) then return {0} end
+if redis.call('GET', epochKey) ~= ARGV[1] then return {0} end
+if tonumber(redis.call('GET', countKey) or '0') < tonumber(seen) then return {0} end
 local object = ARGV[2]
-local out, note, a = {1}, {}, 5
+local out, note = {1}, {}
 for g = 1, tonumber(ARGV[4]) do
-  local state, index, times, prods = KEYS[4*g - 2], KEYS[4*g - 1], KEYS[4*g], KEYS[4*g + 1]
+  local state, index, times, prods = pkey(4*g - 3), pkey(4*g - 2), pkey(4*g - 1), pkey(4*g)
   local name, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
   local hwraw = redis.call('HGET', state, 'hw')
@@ -175,11 +212,11 @@ for g = 1, tonumber(ARGV[4]) do
     end
   end
 end
-local count = redis.call('INCR', KEYS[#KEYS])
-if #note > 0 then redis.call('PUBLISH', ARGV[3], 's ' .. fmt(count) .. '\n' .. table.concat(note, '\n')) end
+local count = redis.call('INCR', countKey)
+if #note > 0 then redis.call('PUBLISH', ARGV[3], 's ' .. fmt(count) .. shard .. '\n' .. table.concat(note, '\n')) end
 out[#out + 1] = count
 return out
-`)
+`
 
 // indexScript reads the index entries of one partition from an offset.
 //

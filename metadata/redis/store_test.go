@@ -28,3 +28,15 @@ func TestAcceptance(t *testing.T) {
 			return open(t, r.URL()), open(t, r.URL())
 		}))
 }
+
+// TestAcceptanceCluster runs the suite on a Redis Cluster of three
+// primaries. One cluster serves every case, emptied before each.
+func TestAcceptanceCluster(t *testing.T) {
+	c := testenv.StartRedisCluster(t)
+	metadatatest.AcceptanceTest(t,
+		func(t *testing.T) metadatatest.Store { c.Flush(t); return open(t, c.URL()) },
+		metadatatest.WithPair(func(t *testing.T) (metadatatest.Store, metadatatest.Store) {
+			c.Flush(t)
+			return open(t, c.URL()), open(t, c.URL())
+		}))
+}
