@@ -100,7 +100,7 @@ func (s *Store) commitOnShard(ctx context.Context, part shardPart, c metadata.Co
 
 // commitShard runs the commit script for part and fills in rs for its
 // batches.
-func (s *Store) commitShard(ctx context.Context, sc redis.Scripter, part shardPart, c metadata.Commit, rs []metadata.BatchResult) error {
+func (s *Store) commitShard(ctx context.Context, sc redis.Cmdable, part shardPart, c metadata.Commit, rs []metadata.BatchResult) error {
 	pkeys, gargs := commitArgs(c, part.groups)
 	fixed := []any{s.epoch, c.Object, commitsChannel(), len(part.groups)}
 	seen := s.seenCount(part.shard.name)
@@ -109,14 +109,14 @@ func (s *Store) commitShard(ctx context.Context, sc redis.Scripter, part shardPa
 	if part.shard.name == "" {
 		keys := append(append([]string{part.shard.epochKey}, pkeys...), part.shard.countKey)
 		args := append(append(fixed, gargs...), seen)
-		res, err = commitScript.Run(ctx, sc, keys, args...).Int64Slice()
+		res, err = s.runCommit(ctx, sc, part.shard, commitScript, keys, args...)
 	} else {
 		args := append(fixed, seen, part.shard.name)
 		for _, k := range pkeys {
 			args = append(args, k)
 		}
 		args = append(args, gargs...)
-		res, err = clusterCommitScript.Run(ctx, sc, []string{part.shard.epochKey, part.shard.countKey}, args...).Int64Slice()
+		res, err = s.runCommit(ctx, sc, part.shard, clusterCommitScript, []string{part.shard.epochKey, part.shard.countKey}, args...)
 	}
 	switch {
 	case err != nil:
@@ -133,6 +133,42 @@ func (s *Store) commitShard(ctx context.Context, sc redis.Scripter, part shardPa
 	}
 	s.observe(part.shard.name, res[len(res)-1])
 	return nil
+}
+
+// runCommit runs a commit script on sh. When sh's durability rests on a
+// replica, WAIT follows the script down the same pipeline (WAIT counts the
+// writes of its own connection), so a replica holds the commit before it is
+// acknowledged, still in one round trip.
+func (s *Store) runCommit(ctx context.Context, c redis.Cmdable, sh shard, script *redis.Script, keys []string, args ...any) ([]int64, error) {
+	s.seenMu.Lock()
+	replicated := s.replicated[sh.name]
+	s.seenMu.Unlock()
+	if !replicated {
+		return script.Run(ctx, c, keys, args...).Int64Slice()
+	}
+	for loaded := false; ; loaded = true {
+		var res *redis.Cmd
+		var wait *redis.Cmd
+		_, _ = c.Pipelined(ctx, func(p redis.Pipeliner) error {
+			res = script.EvalSha(ctx, p, keys, args...)
+			wait = p.Do(ctx, "WAIT", 1, waitTimeout.Milliseconds())
+			return nil
+		})
+		if !loaded && redis.HasErrorPrefix(res.Err(), "NOSCRIPT") {
+			if err := script.Load(ctx, c).Err(); err != nil {
+				return nil, fmt.Errorf("loading the commit script: %w", err)
+			}
+			continue
+		}
+		vals, err := res.Int64Slice()
+		if err != nil {
+			return nil, err
+		}
+		if n, err := wait.Int64(); err != nil || n < 1 {
+			return nil, fmt.Errorf("%w within %s (WAIT: %d, %v)", ErrNotReplicated, waitTimeout, n, err)
+		}
+		return vals, nil
+	}
 }
 
 // validateCommit refuses commits that would corrupt the index rather than

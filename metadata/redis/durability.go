@@ -21,10 +21,12 @@ const waitTimeout = 2 * time.Second
 // append-only file is on with appendfsync always, when a replica confirms
 // a write with WAIT, or when CONFIG is refused, as on managed services
 // (MemoryDB, for one) whose durability is their own promise. Otherwise it
-// returns an error wrapping ErrNotDurable that says what to change.
+// returns an error wrapping ErrNotDurable that says what to change. A
+// server that passes by its replica has every later commit WAIT for one
+// replica (see Commit).
 func (s *Store) CheckDurability(ctx context.Context) error {
 	if s.cluster == nil {
-		return checkDurability(ctx, s.client.(*redis.Client), single)
+		return s.checkDurability(ctx, s.client.(*redis.Client), single)
 	}
 	t, err := s.topology(ctx)
 	if err != nil {
@@ -35,15 +37,16 @@ func (s *Store) CheckDurability(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("checking durability: finding the primary of shard %s: %w", sh.name, err)
 		}
-		if err := checkDurability(ctx, node, sh); err != nil {
+		if err := s.checkDurability(ctx, node, sh); err != nil {
 			return fmt.Errorf("primary %s (shard %s): %w", node.Options().Addr, sh.name, err)
 		}
 	}
 	return nil
 }
 
-// checkDurability checks one server, the primary of sh.
-func checkDurability(ctx context.Context, c *redis.Client, sh shard) error {
+// checkDurability checks one server, the primary of sh. When a replica is
+// what makes it durable, sh's commits wait for a replica from then on.
+func (s *Store) checkDurability(ctx context.Context, c *redis.Client, sh shard) error {
 	cfg, err := c.ConfigGet(ctx, "append*").Result()
 	var rerr redis.Error
 	if errors.As(err, &rerr) {
@@ -60,6 +63,9 @@ func checkDurability(ctx context.Context, c *redis.Client, sh shard) error {
 		return fmt.Errorf("checking durability: %w", err)
 	}
 	if replicas > 0 {
+		s.seenMu.Lock()
+		s.replicated[sh.name] = true
+		s.seenMu.Unlock()
 		return nil
 	}
 	return fmt.Errorf("%w: appendonly is %q and appendfsync %q, and no replica confirms writes; "+

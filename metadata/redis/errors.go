@@ -7,6 +7,11 @@ var (
 	// writes it has acknowledged: no append-only file synced on every write,
 	// and no replica that confirms writes.
 	ErrNotDurable = errors.New("redis may lose acknowledged writes")
+	// ErrNotReplicated is returned by Commit when the server's durability
+	// rests on a replica (see CheckDurability) and none confirmed the
+	// commit in time. The commit may have been applied on the primary; a
+	// retry of the same idempotent batches comes back as duplicates.
+	ErrNotReplicated = errors.New("no replica confirmed the commit")
 	// errInvalidCommit is returned by Commit for a commit no agent should
 	// make; nothing is committed.
 	errInvalidCommit = errors.New("invalid commit")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/integration/testenv"
+	"github.com/sluicehq/sluice/metadata"
 )
 
 func TestOpenBadURL(t *testing.T) {
@@ -67,4 +68,38 @@ func TestCheckDurabilityReplica(t *testing.T) {
 		err = s.CheckDurability(t.Context())
 		return err == nil
 	})
+}
+
+// A store whose durability rests on a replica holds each commit for the
+// replica's confirmation, in the commit's one round trip, and fails the
+// commit when no replica confirms it.
+func TestCommitWaitsForReplica(t *testing.T) {
+	primary := testenv.StartRedis(t)
+	host, port, _ := net.SplitHostPort(primary.Addr())
+	replica := testenv.StartRedis(t, testenv.WithArgs("--replicaof", host, port))
+	s := openStore(t, primary.URL())
+	eventually(t, "a replica to confirm writes", func() bool { return s.CheckDurability(t.Context()) == nil })
+	p := metadata.Partition{Topic: createTopic(t, s, "t", 1).ID}
+	var rt roundTrips
+	s.client.AddHook(&rt)
+	if _, err := s.Commit(t.Context(), oneBatch(p, 1)); err != nil {
+		t.Fatalf("Commit with a replica: %v", err)
+	}
+	if n := rt.n.Load(); n != 1 {
+		t.Fatalf("Commit took %d round trips, want 1", n)
+	}
+	if err := rawClient(t, primary).ScriptFlush(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(t.Context(), oneBatch(p, 1)); err != nil {
+		t.Fatalf("Commit with a replica after SCRIPT FLUSH: %v", err)
+	}
+	replica.Kill()
+	start := time.Now()
+	if _, err := s.Commit(t.Context(), oneBatch(p, 1)); !errors.Is(err, ErrNotReplicated) {
+		t.Fatalf("Commit without the replica: %v, want ErrNotReplicated", err)
+	}
+	if d := time.Since(start); d > waitTimeout+time.Second {
+		t.Fatalf("Commit without the replica took %v", d)
+	}
 }

@@ -43,6 +43,10 @@ type Store struct {
 	// commitScript).
 	seenMu sync.Mutex
 	seen   map[string]int64
+	// replicated names the shards whose durability rests on a replica
+	// (CheckDurability found no fsync-always append-only file but a
+	// replica that confirms): their commits WAIT for one. Under seenMu.
+	replicated map[string]bool
 	// pingEvery is how long Watch waits for a message before it checks the
 	// subscription with a PING.
 	pingEvery time.Duration
@@ -58,7 +62,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, seen: map[string]int64{}, pingEvery: 15 * time.Second}
+	s := &Store{client: client, seen: map[string]int64{}, replicated: map[string]bool{}, pingEvery: 15 * time.Second}
 	if c, ok := client.(*redis.ClusterClient); ok {
 		s.cluster = &clusterState{c: c}
 	}
