@@ -23,9 +23,11 @@ func TestRedisCluster(t *testing.T) {
 	s3 := testenv.StartS3(t)
 	// Without --accept-redis-data-loss: every primary must pass the
 	// durability check. Small flushes, so the count covers many of them;
-	// maintenance off, as its scripts are not the write path's.
+	// maintenance off and fleet heartbeats rare, as their scripts are not
+	// the write path's.
 	a := startSluice(t, "agent", "--redis", c.URL(), "--bucket", s3.URL(),
-		"--flush-bytes", "16384", "--maintenance-interval", "0", "--commit-count-interval", "100ms")
+		"--flush-bytes", "16384", "--maintenance-interval", "0", "--commit-count-interval", "100ms",
+		"--heartbeat-interval", "1h", "--heartbeat-ttl", "2h")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	createTopic(ctx, t, a.addr, "cluster", 24)
