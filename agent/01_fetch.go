@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/cache"
 )
 
 // Fetch: v0-12
@@ -81,6 +82,7 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 	if req.Version < 3 || budget <= 0 {
 		budget = int(^uint32(0) >> 1)
 	}
+	r := srv.prefetch(ctx, req, budget)
 	var (
 		total int
 		parts []metadata.Partition
@@ -97,7 +99,7 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 			} else {
 				parts = append(parts, p)
 				limit := min(int(rp.PartitionMaxBytes), budget)
-				n := srv.fetchPartition(ctx, &sp, p, rp.FetchOffset, limit, total == 0)
+				n := srv.fetchPartition(ctx, r, &sp, p, rp.FetchOffset, limit, total == 0)
 				total += n
 				budget -= n
 			}
@@ -113,8 +115,69 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 	return resp, total, parts
 }
 
+// prefetch starts reading, all at once, the object ranges that the
+// partitions of req will want, as if each took what the index says it has,
+// up to its max-bytes, in request order until the response's runs out; ranges of one object that lie
+// close together become one GET. The reads, still one partition after
+// another in request order so that every max-bytes limit holds as before,
+// then wait for those loads. What they leave unread stays cached for the
+// next fetch.
+func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget int) byteReader {
+	type want struct {
+		p      metadata.Partition
+		offset int64
+		limit  int
+	}
+	var (
+		wants  []want
+		behind []metadata.Partition
+	)
+	for _, rt := range req.Topics {
+		topic, err := srv.topics.get(ctx, rt.Topic)
+		if err != nil {
+			continue
+		}
+		for _, rp := range rt.Partitions {
+			p, err := partitionOf(topic, nil, rp.Partition)
+			if err != nil || rp.PartitionMaxBytes <= 0 {
+				continue
+			}
+			o, err := srv.view.offsets(ctx, p)
+			if err != nil || rp.FetchOffset < o.LogStart || rp.FetchOffset >= o.HighWatermark {
+				continue
+			}
+			wants = append(wants, want{p, rp.FetchOffset, int(rp.PartitionMaxBytes)})
+			if srv.view.behind(p, rp.FetchOffset) {
+				behind = append(behind, p)
+			}
+		}
+	}
+	if err := srv.view.checkStarts(ctx, behind); err != nil {
+		// The reads meet the store's failure again and answer it.
+		return srv.view.reader
+	}
+	var ks []cache.Key
+	for _, w := range wants {
+		if budget <= 0 {
+			break
+		}
+		o, err := srv.view.offsets(ctx, w.p)
+		if err != nil || w.offset < o.LogStart {
+			continue
+		}
+		// An index error here is met again, and answered, by the read.
+		var planned int
+		ks, planned, _ = srv.view.plan(ctx, ks, w.p, w.offset, o.HighWatermark, min(w.limit, budget))
+		budget -= min(planned, w.limit)
+	}
+	if len(ks) == 0 {
+		return srv.view.reader
+	}
+	return srv.view.reader.Prefetch(ctx, ks)
+}
+
 // fetchPartition fills sp from offset and returns the bytes added.
-func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
+func (srv *Server) fetchPartition(ctx context.Context, r byteReader, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
 	o, err := srv.view.offsets(ctx, p)
 	if err != nil {
 		sp.ErrorCode = errCode(err)
@@ -128,7 +191,7 @@ func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTop
 	if offset == o.HighWatermark || (limit <= 0 && !first) {
 		return 0
 	}
-	records, err := srv.view.read(ctx, p, offset, o.HighWatermark, limit, first)
+	records, err := srv.view.read(ctx, r, p, offset, o.HighWatermark, limit, first)
 	switch {
 	case errors.Is(err, errOffsetOutOfRange):
 		// Retention moved the log start past what was cached: answer with

@@ -227,3 +227,96 @@ func TestRetentionMovesLogStartUnderCache(t *testing.T) {
 		t.Fatalf("earliest offset = %d, want 5", o.Offset)
 	}
 }
+
+// fetchParts fetches partitions 0..n-1 of topic from offset 0 in one
+// request.
+func fetchParts(t *testing.T, cl *kgo.Client, topic string, n int, maxBytes, partMax int32) []kmsg.FetchResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 0, 1, maxBytes
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	for i := range n {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = int32(i), partMax
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions
+}
+
+// fillParts produces batches records of size bytes to each of n partitions,
+// every round in one request, so each round is one object holding every
+// partition.
+func fillParts(t *testing.T, cl *kgo.Client, topic string, n, batches, size int) {
+	t.Helper()
+	for range batches {
+		var rs []*kgo.Record
+		for p := range n {
+			rs = append(rs, &kgo.Record{Topic: topic, Partition: int32(p), Value: make([]byte, size)})
+		}
+		if err := cl.ProduceSync(testCtx(t), rs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFetchReadsPartitionsOfOneObjectInOneGet: the partitions of a fetch
+// whose bytes lie in one object are read with one GET, not one each.
+func TestFetchReadsPartitionsOfOneObjectInOneGet(t *testing.T) {
+	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	// Lingering puts the six batches in one produce request.
+	cl := client(t, a, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(100*time.Millisecond))
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 6, 1, nil, "one"); err != nil {
+		t.Fatal(err)
+	}
+	fillParts(t, cl, "one", 6, 1, 100)
+	before := fb.Calls(bucket.OpGetRange)
+	for i, p := range fetchParts(t, cl, "one", 6, 1<<20, 1<<20) {
+		if p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
+			t.Fatalf("partition %d: %v with %d bytes", i, kerr.ErrorForCode(p.ErrorCode), len(p.RecordBatches))
+		}
+	}
+	if n := fb.Calls(bucket.OpGetRange) - before; n != 1 {
+		t.Fatalf("%d GETs for six partitions of one object, want 1", n)
+	}
+}
+
+// TestFetchMaxBytesAcrossPartitions: the response max-bytes is shared by
+// the partitions in request order, though their bytes are read at once.
+func TestFetchMaxBytesAcrossPartitions(t *testing.T) {
+	a := agenttest.Start(t)
+	cl := client(t, a, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(100*time.Millisecond))
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 3, 1, nil, "mbp"); err != nil {
+		t.Fatal(err)
+	}
+	fillParts(t, cl, "mbp", 3, 3, 1000)
+	one := len(fetchRaw(t, cl, "mbp", 0, 1<<20, 1).RecordBatches)
+	cases := []struct {
+		name              string
+		maxBytes, partMax int32
+		want              []int // batches per partition
+	}{
+		{"response max of four batches", int32(4*one + 10), 1 << 20, []int{3, 1, 0}},
+		{"partition max of two batches", 1 << 20, int32(2*one + 10), []int{2, 2, 2}},
+		{"both", int32(5*one + 10), int32(2*one + 10), []int{2, 2, 1}},
+		{"response max below one batch", 1, 1 << 20, []int{1, 0, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for i, p := range fetchParts(t, cl, "mbp", 3, c.maxBytes, c.partMax) {
+				if p.ErrorCode != 0 {
+					t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+				}
+				if got := len(p.RecordBatches) / one; got != c.want[i] || len(p.RecordBatches)%one != 0 {
+					t.Fatalf("partition %d: %d bytes = %d batches of %d, want %d", i, len(p.RecordBatches), got, one, c.want[i])
+				}
+			}
+		})
+	}
+}
