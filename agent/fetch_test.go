@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,8 +13,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/sluicehq/sluice/agent"
 	"github.com/sluicehq/sluice/agent/agenttest"
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/metadata/memory"
 	"github.com/sluicehq/sluice/tiering/bucket"
 	"github.com/sluicehq/sluice/tiering/bucket/buckettest"
 )
@@ -318,5 +321,74 @@ func TestFetchMaxBytesAcrossPartitions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// countingStore counts the index and offset reads an agent makes.
+type countingStore struct {
+	agent.Store
+	reads atomic.Int32
+}
+
+func (s *countingStore) Index(ctx context.Context, p metadata.Partition, from int64, limit int) ([]metadata.IndexEntry, error) {
+	s.reads.Add(1)
+	return s.Store.Index(ctx, p, from, limit)
+}
+
+func (s *countingStore) Offsets(ctx context.Context, ps []metadata.Partition) ([]metadata.Offsets, error) {
+	s.reads.Add(1)
+	return s.Store.Offsets(ctx, ps)
+}
+
+func (s *countingStore) Watch(ctx context.Context, fn func([]metadata.Appended)) error {
+	return s.Store.(metadata.Watcher).Watch(ctx, fn)
+}
+
+// TestTailFetchAfterRestartAsksNoMetadata: an agent that starts on a log
+// holding data learns the tail's index entries from commit notifications,
+// so its consumers at the tail read new batches without asking metadata.
+func TestTailFetchAfterRestartAsksNoMetadata(t *testing.T) {
+	store, bk := memory.New(), bucket.NewInMem()
+	old := agenttest.Start(t, agenttest.WithStore(store), agenttest.WithBucket(bk))
+	pcl := client(t, old)
+	if _, err := kadm.NewClient(pcl).CreateTopic(testCtx(t), 1, 1, nil, "restarted"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, pcl, "restarted", 5, 10)
+
+	cs := &countingStore{Store: store}
+	a := agenttest.Start(t, agenttest.WithStore(cs), agenttest.WithBucket(bk))
+	cl := client(t, a)
+	if p := fetchRaw(t, cl, "restarted", 0, 1<<20, 1<<20); p.ErrorCode != 0 || p.HighWatermark != 5 {
+		t.Fatalf("catching up: %v, high watermark %d", kerr.ErrorForCode(p.ErrorCode), p.HighWatermark)
+	}
+	fill(t, client(t, a), "restarted", 3, 10)
+	// The notifications reach the view asynchronously; the long poll of
+	// a consumer at the tail waits for them.
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 5000, 1, 1<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "restarted"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.FetchOffset, rp.PartitionMaxBytes = 5, 1<<20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	for {
+		before := cs.reads.Load()
+		resp, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+		if p.HighWatermark < 8 {
+			continue // not every commit was announced yet
+		}
+		if n := cs.reads.Load() - before; n != 0 || len(p.RecordBatches) == 0 {
+			t.Fatalf("fetch at the tail: %d bytes, %d metadata reads; want the new batches and none", len(p.RecordBatches), n)
+		}
+		return
 	}
 }

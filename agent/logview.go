@@ -125,7 +125,11 @@ func (ps *partState) apply(a metadata.Appended) {
 	}
 	contiguous := len(a.Entries) > 0 && a.Entries[0].BaseOffset == ps.offsets.HighWatermark &&
 		a.Entries[len(a.Entries)-1].LastOffset+1 == a.HighWatermark
-	if contiguous && (len(ps.entries) > 0 || ps.offsets.HighWatermark == ps.offsets.LogStart) {
+	// The tail may start at any commit: entries need only be contiguous up
+	// to the high watermark. Waiting for an empty log to start it left a
+	// partition first read by a restarted agent without one, and every
+	// fetch of its consumers at the tail asked the index in Redis.
+	if contiguous {
 		ps.entries = append(ps.entries, a.Entries...)
 		if n := len(ps.entries); n > tailEntries {
 			ps.entries = append([]metadata.IndexEntry(nil), ps.entries[n-tailEntries:]...)
