@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -86,6 +87,7 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 	var (
 		total int
 		parts []metadata.Partition
+		next  []wantRead
 	)
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
@@ -102,6 +104,9 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 				n := srv.fetchPartition(ctx, r, &sp, p, rp.FetchOffset, limit, total == 0)
 				total += n
 				budget -= n
+				if off, ok := nextOffset(sp.RecordBatches); ok && off < sp.HighWatermark {
+					next = append(next, wantRead{p, off, sp.HighWatermark, int(rp.PartitionMaxBytes)})
+				}
 			}
 			if sp.RecordBatches == nil {
 				// Kafka sends empty records, never null: librdkafka
@@ -112,7 +117,61 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	srv.readAhead(ctx, next, int(req.MaxBytes))
 	return resp, total, parts
+}
+
+// wantRead is a partition a fetch reads, from offset below hw, up to limit
+// bytes.
+type wantRead struct {
+	p          metadata.Partition
+	offset, hw int64
+	limit      int
+}
+
+// readAhead starts reading what the consumer will most likely fetch next:
+// for each partition still behind the tail, the ranges after what this
+// response holds. A consumer reading through the log then finds its next
+// fetch's bytes cached or loading instead of waiting for their GETs while
+// it decodes this response. It reads at most a quarter of the fetch cache,
+// so that several consumers' read-ahead does not evict itself.
+func (srv *Server) readAhead(ctx context.Context, ws []wantRead, budget int) {
+	if budget <= 0 {
+		budget = int(^uint32(0) >> 1)
+	}
+	budget = min(budget, int(srv.cfg.FetchCacheBytes/4))
+	var ks []cache.Key
+	for _, w := range ws {
+		if budget <= 0 {
+			break
+		}
+		var planned int
+		ks, planned, _ = srv.view.plan(ctx, ks, w.p, w.offset, w.hw, min(w.limit, budget))
+		budget -= min(planned, w.limit)
+	}
+	if len(ks) > 0 {
+		srv.view.reader.Prefetch(ctx, ks)
+	}
+}
+
+// nextOffset returns the offset after the last of the record batches in
+// b, walking only their lengths: they are batches read checked.
+func nextOffset(b []byte) (int64, bool) {
+	const lengthEnd, lastDeltaEnd = 12, 27
+	last := -1
+	for pos := 0; pos+lastDeltaEnd <= len(b); {
+		last = pos
+		n := int(int32(binary.BigEndian.Uint32(b[pos+8 : pos+lengthEnd])))
+		if n <= 0 {
+			break
+		}
+		pos += lengthEnd + n
+	}
+	if last < 0 {
+		return 0, false
+	}
+	base := int64(binary.BigEndian.Uint64(b[last:]))
+	return base + int64(int32(binary.BigEndian.Uint32(b[last+23:]))) + 1, true
 }
 
 // prefetch starts reading, all at once, the object ranges that the
@@ -123,13 +182,8 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 // then wait for those loads. What they leave unread stays cached for the
 // next fetch.
 func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget int) byteReader {
-	type want struct {
-		p      metadata.Partition
-		offset int64
-		limit  int
-	}
 	var (
-		wants  []want
+		wants  []wantRead
 		behind []metadata.Partition
 	)
 	for _, rt := range req.Topics {
@@ -146,7 +200,7 @@ func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget 
 			if err != nil || rp.FetchOffset < o.LogStart || rp.FetchOffset >= o.HighWatermark {
 				continue
 			}
-			wants = append(wants, want{p, rp.FetchOffset, int(rp.PartitionMaxBytes)})
+			wants = append(wants, wantRead{p, rp.FetchOffset, o.HighWatermark, int(rp.PartitionMaxBytes)})
 			if srv.view.behind(p, rp.FetchOffset) {
 				behind = append(behind, p)
 			}
@@ -167,7 +221,7 @@ func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget 
 		}
 		// An index error here is met again, and answered, by the read.
 		var planned int
-		ks, planned, _ = srv.view.plan(ctx, ks, w.p, w.offset, o.HighWatermark, min(w.limit, budget))
+		ks, planned, _ = srv.view.plan(ctx, ks, w.p, w.offset, max(w.hw, o.HighWatermark), min(w.limit, budget))
 		budget -= min(planned, w.limit)
 	}
 	if len(ks) == 0 {

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -391,4 +392,43 @@ func TestTailFetchAfterRestartAsksNoMetadata(t *testing.T) {
 		}
 		return
 	}
+}
+
+// TestFetchReadsAhead: after answering a fetch that stopped short of the
+// high watermark, the agent reads what the consumer's next fetch wants, so
+// that fetch finds its bytes cached (here: it succeeds though the next GET
+// would fail).
+func TestFetchReadsAhead(t *testing.T) {
+	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "ahead"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, cl, "ahead", 12, 1000) // one object per batch
+	one := len(fetchRaw(t, cl, "ahead", 0, 1<<20, 1).RecordBatches)
+	first := fetchRaw(t, cl, "ahead", 0, 1<<20, int32(3*one+10))
+	if n := len(first.RecordBatches) / one; n != 3 {
+		t.Fatalf("first fetch: %d batches, want 3", n)
+	}
+	quiet(t, fb)
+	fb.FailGetRange(errors.New("the bucket is down"))
+	second := fetchRaw(t, cl, "ahead", 3, 1<<20, int32(3*one+10))
+	if second.ErrorCode != 0 || len(second.RecordBatches)/one != 3 {
+		t.Fatalf("next fetch: %v with %d bytes, want 3 batches read ahead", kerr.ErrorForCode(second.ErrorCode), len(second.RecordBatches))
+	}
+}
+
+// quiet waits until no GET has started for a while: the read-ahead is done.
+func quiet(t *testing.T, fb *buckettest.Faulty) {
+	t.Helper()
+	last := -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n := fb.Calls(bucket.OpGetRange)
+		if n == last {
+			return
+		}
+		last = n
+	}
+	t.Fatal("GETs did not stop")
 }
