@@ -108,7 +108,7 @@ func appendBatches(out, data []byte, base, offset int64, limit int, first bool) 
 // walkBatches calls fn with each batch of data and its offset, counting
 // from base, while fn returns true.
 func walkBatches(data []byte, base int64, fn func(base int64, b segment.Batch) bool) error {
-	for b, err := range segment.Batches(data) {
+	for b, err := range segment.StoredBatches(data) {
 		if err != nil {
 			return err
 		}
