@@ -143,7 +143,15 @@ func encodedSize(f *flush) int { return encodedBound(f.bytes) }
 
 func encodedBound(batchBytes int) int { return batchBytes + batchBytes/64 + 64<<10 }
 
+// reuse keeps buf for the next flush, unless it was made for a flush far
+// larger than FlushBytes: one produce request can carry a megabyte per
+// partition, so such flushes happen, and keeping their buffers held the
+// upload slots' largest flushes (85 MB of the heap for four 8 MiB slots
+// under the bench's full load).
 func (pl *pipeline) reuse(buf *bytes.Buffer) {
+	if buf.Cap() > 2*encodedBound(pl.buf.cfg.FlushBytes) {
+		return
+	}
 	select {
 	case pl.encoded <- buf:
 	default:
