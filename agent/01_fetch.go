@@ -155,7 +155,7 @@ func (srv *Server) readAhead(ctx context.Context, ws []wantRead, budget int) {
 }
 
 // nextOffset returns the offset after the last of the record batches in
-// b, walking only their lengths: they are batches read checked.
+// b, walking only their lengths, which the read already checked.
 func nextOffset(b []byte) (int64, bool) {
 	const lengthEnd, lastDeltaEnd = 12, 27
 	last := -1
@@ -176,11 +176,11 @@ func nextOffset(b []byte) (int64, bool) {
 
 // prefetch starts reading, all at once, the object ranges that the
 // partitions of req will want, as if each took what the index says it has,
-// up to its max-bytes, in request order until the response's runs out; ranges of one object that lie
-// close together become one GET. The reads, still one partition after
-// another in request order so that every max-bytes limit holds as before,
-// then wait for those loads. What they leave unread stays cached for the
-// next fetch.
+// up to its max-bytes, in request order until the response's runs out.
+// Ranges of one object that lie close together become one GET. The reads,
+// still one partition after another in request order so that every
+// max-bytes limit holds as before, then wait for those loads. What they
+// leave unread stays cached for the next fetch.
 func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget int) byteReader {
 	var (
 		wants  []wantRead
