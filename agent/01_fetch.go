@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/cache"
 )
 
 // Fetch: v0-12
@@ -81,9 +83,11 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 	if req.Version < 3 || budget <= 0 {
 		budget = int(^uint32(0) >> 1)
 	}
+	r := srv.prefetch(ctx, req, budget)
 	var (
 		total int
 		parts []metadata.Partition
+		next  []wantRead
 	)
 	for _, rt := range req.Topics {
 		st := kmsg.NewFetchResponseTopic()
@@ -97,9 +101,12 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 			} else {
 				parts = append(parts, p)
 				limit := min(int(rp.PartitionMaxBytes), budget)
-				n := srv.fetchPartition(ctx, &sp, p, rp.FetchOffset, limit, total == 0)
+				n := srv.fetchPartition(ctx, r, &sp, p, rp.FetchOffset, limit, total == 0)
 				total += n
 				budget -= n
+				if off, ok := nextOffset(sp.RecordBatches); ok && off < sp.HighWatermark {
+					next = append(next, wantRead{p, off, sp.HighWatermark, int(rp.PartitionMaxBytes)})
+				}
 			}
 			if sp.RecordBatches == nil {
 				// Kafka sends empty records, never null: librdkafka
@@ -110,11 +117,121 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
+	srv.readAhead(ctx, next, int(req.MaxBytes))
 	return resp, total, parts
 }
 
+// wantRead is a partition a fetch reads, from offset below hw, up to limit
+// bytes.
+type wantRead struct {
+	p          metadata.Partition
+	offset, hw int64
+	limit      int
+}
+
+// readAhead starts reading what the consumer will most likely fetch next:
+// for each partition still behind the tail, the ranges after what this
+// response holds. A consumer reading through the log then finds its next
+// fetch's bytes cached or loading instead of waiting for their GETs while
+// it decodes this response. It reads at most a quarter of the fetch cache,
+// so that several consumers' read-ahead does not evict itself.
+func (srv *Server) readAhead(ctx context.Context, ws []wantRead, budget int) {
+	if budget <= 0 {
+		budget = int(^uint32(0) >> 1)
+	}
+	budget = min(budget, int(srv.cfg.FetchCacheBytes/4))
+	var ks []cache.Key
+	for _, w := range ws {
+		if budget <= 0 {
+			break
+		}
+		var planned int
+		ks, planned, _ = srv.view.plan(ctx, ks, w.p, w.offset, w.hw, min(w.limit, budget))
+		budget -= min(planned, w.limit)
+	}
+	if len(ks) > 0 {
+		srv.view.reader.Prefetch(ctx, ks)
+	}
+}
+
+// nextOffset returns the offset after the last of the record batches in
+// b, walking only their lengths, which the read already checked.
+func nextOffset(b []byte) (int64, bool) {
+	const lengthEnd, lastDeltaEnd = 12, 27
+	last := -1
+	for pos := 0; pos+lastDeltaEnd <= len(b); {
+		last = pos
+		n := int(int32(binary.BigEndian.Uint32(b[pos+8 : pos+lengthEnd])))
+		if n <= 0 {
+			break
+		}
+		pos += lengthEnd + n
+	}
+	if last < 0 {
+		return 0, false
+	}
+	base := int64(binary.BigEndian.Uint64(b[last:]))
+	return base + int64(int32(binary.BigEndian.Uint32(b[last+23:]))) + 1, true
+}
+
+// prefetch starts reading, all at once, the object ranges that the
+// partitions of req will want, as if each took what the index says it has,
+// up to its max-bytes, in request order until the response's runs out.
+// Ranges of one object that lie close together become one GET. The reads,
+// still one partition after another in request order so that every
+// max-bytes limit holds as before, then wait for those loads. What they
+// leave unread stays cached for the next fetch.
+func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget int) byteReader {
+	var (
+		wants  []wantRead
+		behind []metadata.Partition
+	)
+	for _, rt := range req.Topics {
+		topic, err := srv.topics.get(ctx, rt.Topic)
+		if err != nil {
+			continue
+		}
+		for _, rp := range rt.Partitions {
+			p, err := partitionOf(topic, nil, rp.Partition)
+			if err != nil || rp.PartitionMaxBytes <= 0 {
+				continue
+			}
+			o, err := srv.view.offsets(ctx, p)
+			if err != nil || rp.FetchOffset < o.LogStart || rp.FetchOffset >= o.HighWatermark {
+				continue
+			}
+			wants = append(wants, wantRead{p, rp.FetchOffset, o.HighWatermark, int(rp.PartitionMaxBytes)})
+			if srv.view.behind(p, rp.FetchOffset) {
+				behind = append(behind, p)
+			}
+		}
+	}
+	if err := srv.view.checkStarts(ctx, behind); err != nil {
+		// The reads meet the store's failure again and answer it.
+		return srv.view.reader
+	}
+	var ks []cache.Key
+	for _, w := range wants {
+		if budget <= 0 {
+			break
+		}
+		o, err := srv.view.offsets(ctx, w.p)
+		if err != nil || w.offset < o.LogStart {
+			continue
+		}
+		// An index error here is met again, and answered, by the read.
+		var planned int
+		ks, planned, _ = srv.view.plan(ctx, ks, w.p, w.offset, max(w.hw, o.HighWatermark), min(w.limit, budget))
+		budget -= min(planned, w.limit)
+	}
+	if len(ks) == 0 {
+		return srv.view.reader
+	}
+	return srv.view.reader.Prefetch(ctx, ks)
+}
+
 // fetchPartition fills sp from offset and returns the bytes added.
-func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
+func (srv *Server) fetchPartition(ctx context.Context, r byteReader, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
 	o, err := srv.view.offsets(ctx, p)
 	if err != nil {
 		sp.ErrorCode = errCode(err)
@@ -128,7 +245,7 @@ func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTop
 	if offset == o.HighWatermark || (limit <= 0 && !first) {
 		return 0
 	}
-	records, err := srv.view.read(ctx, p, offset, o.HighWatermark, limit, first)
+	records, err := srv.view.read(ctx, r, p, offset, o.HighWatermark, limit, first)
 	switch {
 	case errors.Is(err, errOffsetOutOfRange):
 		// Retention moved the log start past what was cached: answer with

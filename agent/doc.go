@@ -13,8 +13,10 @@
 //     the produce buffer (agent/produce), which uploads one object per flush
 //     and commits it to metadata before any producer is answered.
 //   - The read path: logview.go caches partition offsets and recent index
-//     entries from commit notifications; read.go reads object ranges through
-//     the tiering cache and writes assigned offsets into batch headers.
+//     entries from commit notifications, and a read-ahead of the index for
+//     readers behind the tail; a Fetch first prefetches every range its
+//     partitions will want (01_fetch.go), then read.go reads them in request
+//     order and writes assigned offsets into batch headers.
 //   - Maintenance (maintenance.go): every agent compacts, retains and cleans
 //     up the partitions whose lease it takes, on a timer owned by Run.
 //   - kerr.go is the only place Go errors become Kafka error codes.

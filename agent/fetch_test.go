@@ -2,7 +2,9 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,8 +14,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
+	"github.com/sluicehq/sluice/agent"
 	"github.com/sluicehq/sluice/agent/agenttest"
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/metadata/memory"
 	"github.com/sluicehq/sluice/tiering/bucket"
 	"github.com/sluicehq/sluice/tiering/bucket/buckettest"
 )
@@ -226,4 +230,205 @@ func TestRetentionMovesLogStartUnderCache(t *testing.T) {
 	if o, _ := lo.Lookup("ret", 0); o.Offset != 5 {
 		t.Fatalf("earliest offset = %d, want 5", o.Offset)
 	}
+}
+
+// fetchParts fetches partitions 0..n-1 of topic from offset 0 in one
+// request.
+func fetchParts(t *testing.T, cl *kgo.Client, topic string, n int, maxBytes, partMax int32) []kmsg.FetchResponseTopicPartition {
+	t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 0, 1, maxBytes
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	for i := range n {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes = int32(i), partMax
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Topics[0].Partitions
+}
+
+// fillParts produces batches records of size bytes to each of n partitions,
+// every round in one request, so each round is one object holding every
+// partition.
+func fillParts(t *testing.T, cl *kgo.Client, topic string, n, batches, size int) {
+	t.Helper()
+	for range batches {
+		var rs []*kgo.Record
+		for p := range n {
+			rs = append(rs, &kgo.Record{Topic: topic, Partition: int32(p), Value: make([]byte, size)})
+		}
+		if err := cl.ProduceSync(testCtx(t), rs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFetchReadsPartitionsOfOneObjectInOneGet: the partitions of a fetch
+// whose bytes lie in one object are read with one GET, not one each.
+func TestFetchReadsPartitionsOfOneObjectInOneGet(t *testing.T) {
+	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	// Lingering puts the six batches in one produce request.
+	cl := client(t, a, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(100*time.Millisecond))
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 6, 1, nil, "one"); err != nil {
+		t.Fatal(err)
+	}
+	fillParts(t, cl, "one", 6, 1, 100)
+	before := fb.Calls(bucket.OpGetRange)
+	for i, p := range fetchParts(t, cl, "one", 6, 1<<20, 1<<20) {
+		if p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
+			t.Fatalf("partition %d: %v with %d bytes", i, kerr.ErrorForCode(p.ErrorCode), len(p.RecordBatches))
+		}
+	}
+	if n := fb.Calls(bucket.OpGetRange) - before; n != 1 {
+		t.Fatalf("%d GETs for six partitions of one object, want 1", n)
+	}
+}
+
+// TestFetchMaxBytesAcrossPartitions: the response max-bytes is shared by
+// the partitions in request order, though their bytes are read at once.
+func TestFetchMaxBytesAcrossPartitions(t *testing.T) {
+	a := agenttest.Start(t)
+	cl := client(t, a, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(100*time.Millisecond))
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 3, 1, nil, "mbp"); err != nil {
+		t.Fatal(err)
+	}
+	fillParts(t, cl, "mbp", 3, 3, 1000)
+	one := len(fetchRaw(t, cl, "mbp", 0, 1<<20, 1).RecordBatches)
+	cases := []struct {
+		name              string
+		maxBytes, partMax int32
+		want              []int // batches per partition
+	}{
+		{"response max of four batches", int32(4*one + 10), 1 << 20, []int{3, 1, 0}},
+		{"partition max of two batches", 1 << 20, int32(2*one + 10), []int{2, 2, 2}},
+		{"both", int32(5*one + 10), int32(2*one + 10), []int{2, 2, 1}},
+		{"response max below one batch", 1, 1 << 20, []int{1, 0, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for i, p := range fetchParts(t, cl, "mbp", 3, c.maxBytes, c.partMax) {
+				if p.ErrorCode != 0 {
+					t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+				}
+				if got := len(p.RecordBatches) / one; got != c.want[i] || len(p.RecordBatches)%one != 0 {
+					t.Fatalf("partition %d: %d bytes = %d batches of %d, want %d", i, len(p.RecordBatches), got, one, c.want[i])
+				}
+			}
+		})
+	}
+}
+
+// countingStore counts the index and offset reads an agent makes.
+type countingStore struct {
+	agent.Store
+	reads atomic.Int32
+}
+
+func (s *countingStore) Index(ctx context.Context, p metadata.Partition, from int64, limit int) ([]metadata.IndexEntry, error) {
+	s.reads.Add(1)
+	return s.Store.Index(ctx, p, from, limit)
+}
+
+func (s *countingStore) Offsets(ctx context.Context, ps []metadata.Partition) ([]metadata.Offsets, error) {
+	s.reads.Add(1)
+	return s.Store.Offsets(ctx, ps)
+}
+
+func (s *countingStore) Watch(ctx context.Context, fn func([]metadata.Appended)) error {
+	return s.Store.(metadata.Watcher).Watch(ctx, fn)
+}
+
+// TestTailFetchAfterRestartAsksNoMetadata: an agent that starts on a log
+// holding data learns the tail's index entries from commit notifications,
+// so its consumers at the tail read new batches without asking metadata.
+func TestTailFetchAfterRestartAsksNoMetadata(t *testing.T) {
+	store, bk := memory.New(), bucket.NewInMem()
+	old := agenttest.Start(t, agenttest.WithStore(store), agenttest.WithBucket(bk))
+	pcl := client(t, old)
+	if _, err := kadm.NewClient(pcl).CreateTopic(testCtx(t), 1, 1, nil, "restarted"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, pcl, "restarted", 5, 10)
+
+	cs := &countingStore{Store: store}
+	a := agenttest.Start(t, agenttest.WithStore(cs), agenttest.WithBucket(bk))
+	cl := client(t, a)
+	if p := fetchRaw(t, cl, "restarted", 0, 1<<20, 1<<20); p.ErrorCode != 0 || p.HighWatermark != 5 {
+		t.Fatalf("catching up: %v, high watermark %d", kerr.ErrorForCode(p.ErrorCode), p.HighWatermark)
+	}
+	fill(t, client(t, a), "restarted", 3, 10)
+	// The notifications reach the view asynchronously; the long poll of
+	// a consumer at the tail waits for them.
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 5000, 1, 1<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "restarted"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.FetchOffset, rp.PartitionMaxBytes = 5, 1<<20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	for {
+		before := cs.reads.Load()
+		resp, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != 0 {
+			t.Fatal(kerr.ErrorForCode(p.ErrorCode))
+		}
+		if p.HighWatermark < 8 {
+			continue // not every commit was announced yet
+		}
+		if n := cs.reads.Load() - before; n != 0 || len(p.RecordBatches) == 0 {
+			t.Fatalf("fetch at the tail: %d bytes, %d metadata reads; want the new batches and none", len(p.RecordBatches), n)
+		}
+		return
+	}
+}
+
+// TestFetchReadsAhead: after answering a fetch that stopped short of the
+// high watermark, the agent reads what the consumer's next fetch wants, so
+// that fetch finds its bytes cached (here: it succeeds though the next GET
+// would fail).
+func TestFetchReadsAhead(t *testing.T) {
+	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "ahead"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, cl, "ahead", 12, 1000) // one object per batch
+	one := len(fetchRaw(t, cl, "ahead", 0, 1<<20, 1).RecordBatches)
+	first := fetchRaw(t, cl, "ahead", 0, 1<<20, int32(3*one+10))
+	if n := len(first.RecordBatches) / one; n != 3 {
+		t.Fatalf("first fetch: %d batches, want 3", n)
+	}
+	quiet(t, fb)
+	fb.FailGetRange(errors.New("the bucket is down"))
+	second := fetchRaw(t, cl, "ahead", 3, 1<<20, int32(3*one+10))
+	if second.ErrorCode != 0 || len(second.RecordBatches)/one != 3 {
+		t.Fatalf("next fetch: %v with %d bytes, want 3 batches read ahead", kerr.ErrorForCode(second.ErrorCode), len(second.RecordBatches))
+	}
+}
+
+// quiet waits until no GET has started for a while: the read-ahead is done.
+func quiet(t *testing.T, fb *buckettest.Faulty) {
+	t.Helper()
+	last := -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n := fb.Calls(bucket.OpGetRange)
+		if n == last {
+			return
+		}
+		last = n
+	}
+	t.Fatal("GETs did not stop")
 }

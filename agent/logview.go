@@ -1,18 +1,27 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering"
 )
 
 // tailEntries is how many recent index entries are kept per partition, so
 // that consumers at the tail find their bytes without asking metadata.
 const tailEntries = 64
+
+// aheadEntries is how many index entries one lookup reads, and keeps, for a
+// consumer behind the tail: one lookup then serves the fetches of several
+// partition max-bytes, where reading 8 made one Lua call per partition of
+// every Fetch in a replay.
+const aheadEntries = 64
 
 // errOffsetOutOfRange is returned by read for an offset outside the log.
 var errOffsetOutOfRange = errors.New("offset out of range")
@@ -25,13 +34,17 @@ type partState struct {
 	// entries are the most recent index entries, contiguous and ending
 	// at the high watermark, or empty when unknown.
 	entries []metadata.IndexEntry
+	// ahead are contiguous entries read from the index for a reader
+	// behind the tail, or empty.
+	ahead   []metadata.IndexEntry
 	waiters map[chan struct{}]struct{}
 	// loading is true while the offsets are being read; notifications
 	// meanwhile only raise the high watermark, so none is lost in the gap.
 	loading bool
 }
 
-// A byteReader allows faking tiering.Reader in tests.
+// A byteReader reads object ranges: the tiering.Reader, or what one fetch
+// prefetched through it.
 type byteReader interface {
 	Read(ctx context.Context, key string, off, length int64) ([]byte, error)
 }
@@ -41,7 +54,7 @@ type byteReader interface {
 // tiering cache.
 type logView struct {
 	log    metadata.Log
-	reader byteReader
+	reader *tiering.Reader
 
 	mu    sync.Mutex
 	parts map[metadata.Partition]*partState
@@ -50,7 +63,7 @@ type logView struct {
 	live bool
 }
 
-func newLogView(log metadata.Log, r byteReader) *logView {
+func newLogView(log metadata.Log, r *tiering.Reader) *logView {
 	return &logView{log: log, reader: r, parts: make(map[metadata.Partition]*partState)}
 }
 
@@ -112,7 +125,11 @@ func (ps *partState) apply(a metadata.Appended) {
 	}
 	contiguous := len(a.Entries) > 0 && a.Entries[0].BaseOffset == ps.offsets.HighWatermark &&
 		a.Entries[len(a.Entries)-1].LastOffset+1 == a.HighWatermark
-	if contiguous && (len(ps.entries) > 0 || ps.offsets.HighWatermark == ps.offsets.LogStart) {
+	// The tail may start at any commit: entries need only be contiguous up
+	// to the high watermark. Waiting for an empty log to start it left a
+	// partition first read by a restarted agent without one, and every
+	// fetch of its consumers at the tail asked the index in Redis.
+	if contiguous {
 		ps.entries = append(ps.entries, a.Entries...)
 		if n := len(ps.entries); n > tailEntries {
 			ps.entries = append([]metadata.IndexEntry(nil), ps.entries[n-tailEntries:]...)
@@ -169,18 +186,78 @@ func (v *logView) offsets(ctx context.Context, p metadata.Partition) (metadata.O
 // when it holds them.
 func (v *logView) entries(ctx context.Context, p metadata.Partition, from int64) ([]metadata.IndexEntry, error) {
 	v.mu.Lock()
-	if ps := v.parts[p]; ps != nil && !ps.loading && len(ps.entries) > 0 && ps.entries[0].BaseOffset <= from {
-		es := ps.entries
-		v.mu.Unlock()
-		for i := range es {
-			if es[i].LastOffset >= from {
-				return es[i:], nil
-			}
+	ps := v.parts[p]
+	if ps != nil && !ps.loading {
+		if len(ps.entries) > 0 && ps.entries[0].BaseOffset <= from {
+			es := ps.entries
+			v.mu.Unlock()
+			return entriesFrom(es, from), nil
 		}
-		return nil, nil
+		// The read-ahead is used only while it reaches past from: its
+		// last entry may be followed by ones it does not hold.
+		if n := len(ps.ahead); n > 0 && ps.ahead[0].BaseOffset <= from && ps.ahead[n-1].LastOffset >= from {
+			es := ps.ahead
+			v.mu.Unlock()
+			return entriesFrom(es, from), nil
+		}
 	}
 	v.mu.Unlock()
-	return v.log.Index(ctx, p, from, 8)
+	es, err := v.log.Index(ctx, p, from, aheadEntries)
+	if err != nil || len(es) == 0 {
+		return es, err
+	}
+	v.mu.Lock()
+	if ps := v.parts[p]; ps != nil && !ps.loading {
+		ps.ahead = es
+	}
+	v.mu.Unlock()
+	return es, nil
+}
+
+// behind reports whether a read of p from offset is served by the
+// read-ahead or the store rather than by the cached tail entries.
+func (v *logView) behind(p metadata.Partition, offset int64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ps := v.parts[p]
+	return ps == nil || ps.loading || len(ps.entries) == 0 || ps.entries[0].BaseOffset > offset
+}
+
+// checkStarts reads the log starts of ps from the store in one round trip
+// and applies them. Readers behind the tail are served index entries from
+// the read-ahead, which, like the cached bounds, does not hear of retention;
+// this keeps them from returning batches below the log start.
+func (v *logView) checkStarts(ctx context.Context, ps []metadata.Partition) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	os, err := v.log.Offsets(ctx, ps)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i, p := range ps {
+		st := v.parts[p]
+		if st == nil || st.loading || os[i].LogStart <= st.offsets.LogStart {
+			continue
+		}
+		st.offsets.LogStart = os[i].LogStart
+		st.offsets.HighWatermark = max(st.offsets.HighWatermark, os[i].HighWatermark)
+		st.ahead = nil
+	}
+	return nil
+}
+
+// entriesFrom returns the entries of es from the one holding from on.
+func entriesFrom(es []metadata.IndexEntry, from int64) []metadata.IndexEntry {
+	i, _ := slices.BinarySearchFunc(es, from, func(e metadata.IndexEntry, from int64) int {
+		return cmp.Compare(e.LastOffset, from)
+	})
+	if i == len(es) {
+		return nil
+	}
+	return es[i:]
 }
 
 // refresh makes the next offsets call read p's bounds from the store again.
@@ -190,7 +267,7 @@ func (v *logView) refresh(p metadata.Partition) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if ps := v.parts[p]; ps != nil {
-		ps.loading, ps.entries = true, nil
+		ps.loading, ps.entries, ps.ahead = true, nil, nil
 	}
 }
 
@@ -200,7 +277,7 @@ func (v *logView) forgetEntries(p metadata.Partition) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if ps := v.parts[p]; ps != nil {
-		ps.entries = nil
+		ps.entries, ps.ahead = nil, nil
 	}
 }
 

@@ -6,7 +6,9 @@
 //   - segment: the byte format of objects, pure and fuzzed.
 //   - bucket: the object-store contract and its backends (memory, file, s3),
 //     with buckettest.AcceptanceTest holding every backend to it.
-//   - cache: the LRU of byte ranges under Reader.
+//   - cache: the LRU of byte ranges under Reader. Reader.Prefetch starts the
+//     reads of one fetch at once, one GET per span of close ranges of an
+//     object.
 //   - compaction: merges a partition's small index entries into one segment
 //     carrying real offsets; retention: how far the log start may move.
 //

@@ -40,10 +40,7 @@ func (r *Reader) Read(ctx context.Context, key string, off, length int64) ([]byt
 	if length == 0 {
 		return []byte{}, nil
 	}
-	k := cache.Key{Object: key, Pos: off, Len: length}
-	return r.cache.Get(ctx, k, func(ctx context.Context) ([]byte, error) {
-		return r.get(ctx, k)
-	})
+	return r.cache.Get(ctx, cache.Key{Object: key, Pos: off, Len: length}, r.get)
 }
 
 // get GETs the range of k, allocating only what the caller asked for.

@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,7 +98,9 @@ func New(cfg Config, deps Deps) *Buffer {
 		in:   make(chan *pending),
 		stop: make(chan struct{}),
 	}
-	b.pipe = pipeline{buf: b, uploads: make(chan struct{}, cfg.Uploads)}
+	b.pipe = pipeline{
+		buf: b, uploads: make(chan struct{}, cfg.Uploads), encoded: make(chan *bytes.Buffer, cfg.Uploads),
+	}
 	return b
 }
 

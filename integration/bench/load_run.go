@@ -138,8 +138,12 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	if err := mark(beforeReplay); err != nil {
 		return nil, err
 	}
+	replayProfiled := profileAgentTo(ctx, cfg, t.obs, replayProfileSeconds(cfg), ".replay")
 	replayed, el, errs, err := replay(ctx, cfg, t, res.Topic, prog)
 	if err != nil {
+		return nil, err
+	}
+	if err := <-replayProfiled; err != nil {
 		return nil, err
 	}
 	res.ReplayRecords, res.ReplaySeconds, res.ReplayMBps = replayed.records, el.Seconds(), mbps(replayed.bytes, el)
@@ -232,16 +236,29 @@ func replay(ctx context.Context, cfg Config, t target, topic string, prog *progr
 // asked to and the agent has an HTTP address. The channel yields the
 // outcome.
 func profileAgent(ctx context.Context, cfg Config, obs *observer, d time.Duration) <-chan error {
+	return profileAgentTo(ctx, cfg, obs, d, "")
+}
+
+// replayProfileSeconds is how long the replay profile runs: replay takes at
+// most cfg.Duration but often less, and a profile outlasting it would count
+// idle time.
+func replayProfileSeconds(cfg Config) time.Duration {
+	return max(cfg.Duration/4, time.Second)
+}
+
+// profileAgentTo is profileAgent writing to cfg.AgentProfile+suffix.
+func profileAgentTo(ctx context.Context, cfg Config, obs *observer, d time.Duration, suffix string) <-chan error {
 	ch := make(chan error, 1)
 	if cfg.AgentProfile == "" || obs == nil || obs.srv.agentHTTP == "" {
 		ch <- nil
 		return ch
 	}
 	base := "http://" + obs.srv.agentHTTP + "/debug/pprof/"
+	path := cfg.AgentProfile + suffix
 	go func() {
-		err := fetchTo(ctx, fmt.Sprintf("%sprofile?seconds=%d", base, int(d.Seconds())), cfg.AgentProfile)
+		err := fetchTo(ctx, fmt.Sprintf("%sprofile?seconds=%d", base, int(d.Seconds())), path)
 		if err == nil {
-			err = fetchTo(ctx, base+"heap", cfg.AgentProfile+".heap")
+			err = fetchTo(ctx, base+"heap", path+".heap")
 		}
 		ch <- err
 	}()

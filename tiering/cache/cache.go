@@ -4,9 +4,8 @@ import (
 	"container/list"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // Key names a byte range of an object. Objects are immutable and their keys
@@ -18,20 +17,35 @@ type Key struct {
 
 func (k Key) String() string { return fmt.Sprintf("%s@%d+%d", k.Object, k.Pos, k.Len) }
 
+// Contains reports whether o lies within k.
+func (k Key) Contains(o Key) bool {
+	return k.Object == o.Object && k.Pos <= o.Pos && o.Pos+o.Len <= k.Pos+k.Len
+}
+
 // entryOverhead approximates the memory of an entry beyond its bytes (list
 // element, map slot, key), so many tiny ranges still count against the bound.
 const entryOverhead = 128
 
-// Ranges is a size-bounded LRU of object byte ranges. Concurrent Gets of a
-// missing range share one load. It is safe for concurrent use.
+// A LoadFunc reads exactly the bytes of k.
+type LoadFunc func(ctx context.Context, k Key) ([]byte, error)
+
+// Ranges is a size-bounded LRU of object byte ranges. A request is served
+// by any cached or loading range that contains it, so one load of a wide
+// range serves every narrower request inside it. It is safe for concurrent
+// use.
 type Ranges struct {
 	maxBytes int64
-	loads    singleflight.Group
 
 	mu      sync.Mutex
 	bytes   int64
 	order   *list.List // front is most recently used; values are *entry
-	entries map[Key]*list.Element
+	objects map[string]*object
+}
+
+// object is what is cached or loading of one object.
+type object struct {
+	cached  []*list.Element
+	loading []*Load
 }
 
 type entry struct {
@@ -39,67 +53,181 @@ type entry struct {
 	data []byte
 }
 
-// New returns a cache holding at most maxBytes. With maxBytes <= 0 nothing
-// is kept, but concurrent Gets still share one load.
-func New(maxBytes int64) *Ranges {
-	return &Ranges{maxBytes: maxBytes, order: list.New(), entries: map[Key]*list.Element{}}
+// A Load is one range being read, or already read: the bytes of every range
+// it contains come from it. Holding a Load keeps its bytes even after the
+// cache evicts them.
+type Load struct {
+	key  Key
+	done chan struct{}
+	data []byte
+	err  error
 }
 
-// Get returns the bytes of k, calling load when they are not cached. Callers
-// asking for a range while it loads wait for that one load. The load runs
-// without the caller's cancellation, so a caller that gives up does not fail
-// the others; each caller still returns when its own ctx is done. Failed
-// loads are not cached.
-//
-// The returned slice is shared with the cache and other callers: it must not
-// be modified.
-func (c *Ranges) Get(ctx context.Context, k Key, load func(ctx context.Context) ([]byte, error)) ([]byte, error) {
-	if data, ok := c.lookup(k); ok {
-		return data, nil
-	}
-	loadCtx := context.WithoutCancel(ctx)
-	ch := c.loads.DoChan(k.String(), func() (any, error) {
-		data, err := load(loadCtx)
-		if err == nil {
-			c.add(k, data)
-		}
-		return data, err
-	})
+// closed is the done channel of Loads served from the cache.
+var closed = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
+// Bytes waits for the load and returns the bytes of k, which must lie within
+// the load's range. The slice is shared and must not be modified.
+func (l *Load) Bytes(ctx context.Context, k Key) ([]byte, error) {
 	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.([]byte), nil
+	case <-l.done:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	if !l.key.Contains(k) {
+		return nil, fmt.Errorf("range %s outside the loaded %s", k, l.key)
+	}
+	from := k.Pos - l.key.Pos
+	return l.data[from : from+k.Len : from+k.Len], nil
 }
 
-func (c *Ranges) lookup(k Key) ([]byte, bool) {
+// New returns a cache holding at most maxBytes. With maxBytes <= 0 nothing
+// is kept, but concurrent Gets still share one load.
+func New(maxBytes int64) *Ranges {
+	return &Ranges{maxBytes: maxBytes, order: list.New(), objects: map[string]*object{}}
+}
+
+// Get returns the bytes of k, calling load for k when no cached or loading
+// range contains it. Callers asking for a range while it loads wait for that
+// one load. The load runs without the caller's cancellation, so a caller
+// that gives up does not fail the others; each caller still returns when its
+// own ctx is done. Failed loads are not cached.
+//
+// The returned slice is shared with the cache and other callers: it must not
+// be modified.
+func (c *Ranges) Get(ctx context.Context, k Key, load LoadFunc) ([]byte, error) {
+	return c.Acquire(ctx, []Key{k}, nil, load)[0].Bytes(ctx, k)
+}
+
+// Acquire returns, for each of wants, a Load that contains it: a cached
+// range, one loading, or a new load. The wants no range contains are passed
+// to merge, which returns the ranges to load instead (each containing one or
+// more of them, sorted by object and position); a nil merge loads each want
+// as it is. New loads run in the background, as in Get. Finding what is
+// covered and registering the new loads happen atomically, so concurrent
+// requests for one range make one load.
+func (c *Ranges) Acquire(ctx context.Context, wants []Key, merge func([]Key) []Key, load LoadFunc) []*Load {
+	out := make([]*Load, len(wants))
+	var missed []int
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[k]
-	if !ok {
-		return nil, false
+	for i, k := range wants {
+		if out[i] = c.covering(k); out[i] == nil {
+			missed = append(missed, i)
+		}
 	}
-	c.order.MoveToFront(el)
-	return el.Value.(*entry).data, true
+	var started []*Load
+	if len(missed) > 0 {
+		ks := make([]Key, len(missed))
+		for j, i := range missed {
+			ks[j] = wants[i]
+		}
+		spans := ks
+		if merge != nil {
+			spans = merge(ks)
+		}
+		for _, s := range spans {
+			started = append(started, c.register(s))
+		}
+		for _, i := range missed {
+			for _, l := range started {
+				if l.key.Contains(wants[i]) {
+					out[i] = l
+					break
+				}
+			}
+			if out[i] == nil { // a merge that dropped a range: load it alone
+				out[i] = c.register(wants[i])
+				started = append(started, out[i])
+			}
+		}
+	}
+	c.mu.Unlock()
+	loadCtx := context.WithoutCancel(ctx)
+	for _, l := range started {
+		go c.run(loadCtx, l, load)
+	}
+	return out
+}
+
+// run loads l, caches it on success and wakes its waiters.
+func (c *Ranges) run(ctx context.Context, l *Load, load LoadFunc) {
+	data, err := load(ctx, l.key)
+	if err == nil && int64(len(data)) != l.key.Len {
+		err = fmt.Errorf("loading %s: got %d bytes", l.key, len(data))
+	}
+	l.data, l.err = data, err
+	c.mu.Lock()
+	o := c.objects[l.key.Object]
+	o.loading = slices.DeleteFunc(o.loading, func(x *Load) bool { return x == l })
+	if err == nil {
+		c.add(o, l.key, data)
+	}
+	c.dropIfEmpty(l.key.Object, o)
+	c.mu.Unlock()
+	close(l.done)
+}
+
+// covering returns a cached or loading range containing k, or nil. The
+// caller holds c.mu.
+func (c *Ranges) covering(k Key) *Load {
+	o := c.objects[k.Object]
+	if o == nil {
+		return nil
+	}
+	for _, el := range o.cached {
+		if e := el.Value.(*entry); e.key.Contains(k) {
+			c.order.MoveToFront(el)
+			return &Load{key: e.key, done: closed, data: e.data}
+		}
+	}
+	for _, l := range o.loading {
+		if l.key.Contains(k) {
+			return l
+		}
+	}
+	return nil
+}
+
+// register notes a new load of k. The caller holds c.mu.
+func (c *Ranges) register(k Key) *Load {
+	l := &Load{key: k, done: make(chan struct{})}
+	o := c.object(k.Object)
+	o.loading = append(o.loading, l)
+	return l
+}
+
+func (c *Ranges) object(name string) *object {
+	o := c.objects[name]
+	if o == nil {
+		o = &object{}
+		c.objects[name] = o
+	}
+	return o
+}
+
+func (c *Ranges) dropIfEmpty(name string, o *object) {
+	if len(o.cached) == 0 && len(o.loading) == 0 {
+		delete(c.objects, name)
+	}
 }
 
 // add stores data for k, evicting the least recently used ranges to stay
-// within the bound. A range larger than the whole cache is not stored.
-func (c *Ranges) add(k Key, data []byte) {
+// within the bound. A range larger than the whole cache is not stored. The
+// caller holds c.mu.
+func (c *Ranges) add(o *object, k Key, data []byte) {
 	size := int64(len(data)) + entryOverhead
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if size > c.maxBytes {
 		return
 	}
-	if _, ok := c.entries[k]; ok {
-		return
+	for _, el := range o.cached {
+		if el.Value.(*entry).key == k {
+			return
+		}
 	}
-	c.entries[k] = c.order.PushFront(&entry{key: k, data: data})
+	o.cached = append(o.cached, c.order.PushFront(&entry{key: k, data: data}))
 	c.bytes += size
 	for c.bytes > c.maxBytes {
 		c.evict(c.order.Back())
@@ -108,7 +236,9 @@ func (c *Ranges) add(k Key, data []byte) {
 
 func (c *Ranges) evict(el *list.Element) {
 	e := c.order.Remove(el).(*entry)
-	delete(c.entries, e.key)
+	o := c.objects[e.key.Object]
+	o.cached = slices.DeleteFunc(o.cached, func(x *list.Element) bool { return x == el })
+	c.dropIfEmpty(e.key.Object, o)
 	c.bytes -= int64(len(e.data)) + entryOverhead
 }
 
@@ -116,5 +246,5 @@ func (c *Ranges) evict(el *list.Element) {
 func (c *Ranges) Stats() (entries int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries), c.bytes
+	return c.order.Len(), c.bytes
 }

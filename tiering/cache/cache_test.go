@@ -10,8 +10,8 @@ import (
 	"testing/synctest"
 )
 
-func loader(data string, calls *atomic.Int32) func(context.Context) ([]byte, error) {
-	return func(context.Context) ([]byte, error) {
+func loader(data string, calls *atomic.Int32) func(context.Context, Key) ([]byte, error) {
+	return func(context.Context, Key) ([]byte, error) {
 		calls.Add(1)
 		return []byte(data), nil
 	}
@@ -77,7 +77,7 @@ func TestTooLargeIsServedNotKept(t *testing.T) {
 func TestErrorsAreNotCached(t *testing.T) {
 	c := New(1 << 20)
 	boom := errors.New("boom")
-	if _, err := c.Get(t.Context(), Key{"o", 0, 1}, func(context.Context) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
+	if _, err := c.Get(t.Context(), Key{"o", 0, 1}, func(context.Context, Key) ([]byte, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Fatalf("Get = %v, want the load error", err)
 	}
 	var calls atomic.Int32
@@ -91,7 +91,7 @@ func TestConcurrentGetsShareOneLoad(t *testing.T) {
 		c := New(1 << 20)
 		var calls atomic.Int32
 		release := make(chan struct{})
-		load := func(context.Context) ([]byte, error) {
+		load := func(context.Context, Key) ([]byte, error) {
 			calls.Add(1)
 			<-release
 			return []byte("shared"), nil
@@ -117,7 +117,7 @@ func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := New(1 << 20)
 		release := make(chan struct{})
-		load := func(ctx context.Context) ([]byte, error) {
+		load := func(ctx context.Context, _ Key) ([]byte, error) {
 			<-release
 			return []byte("data"), ctx.Err()
 		}
@@ -148,7 +148,84 @@ func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
 func ExampleRanges_Get() {
 	c := New(64 << 20)
 	data, _ := c.Get(context.Background(), Key{Object: "ingest/x", Pos: 8, Len: 3},
-		func(context.Context) ([]byte, error) { return []byte("abc"), nil })
+		func(context.Context, Key) ([]byte, error) { return []byte("abc"), nil })
 	fmt.Println(string(data))
 	// Output: abc
+}
+
+// slice returns a load of any range of data, an object of len(data) bytes,
+// counting its calls.
+func slice(data string, calls *atomic.Int32) LoadFunc {
+	return func(_ context.Context, k Key) ([]byte, error) {
+		calls.Add(1)
+		return []byte(data[k.Pos : k.Pos+k.Len]), nil
+	}
+}
+
+func TestWideRangeServesNarrowOnes(t *testing.T) {
+	c := New(1 << 20)
+	var calls atomic.Int32
+	load := slice("0123456789", &calls)
+	if _, err := c.Get(t.Context(), Key{"o", 2, 6}, load); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []Key{{"o", 2, 6}, {"o", 3, 2}, {"o", 7, 1}} {
+		got, err := c.Get(t.Context(), k, load)
+		if want := "0123456789"[k.Pos : k.Pos+k.Len]; err != nil || string(got) != want {
+			t.Fatalf("Get %s = %q, %v; want %q", k, got, err, want)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d loads, want 1: ranges inside a cached one were loaded again", calls.Load())
+	}
+	if _, err := c.Get(t.Context(), Key{"o", 7, 3}, load); err != nil || calls.Load() != 2 {
+		t.Fatalf("a range reaching past the cached one: %v, %d loads; want a second load", err, calls.Load())
+	}
+}
+
+func TestAcquireMergesMissesIntoOneLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := New(1 << 20)
+		var calls atomic.Int32
+		release := make(chan struct{})
+		base := slice("abcdefghijklmnopqrstuvwxyz", &calls)
+		load := func(ctx context.Context, k Key) ([]byte, error) {
+			<-release
+			return base(ctx, k)
+		}
+		whole := func(ks []Key) []Key { return []Key{{"o", 0, 26}} }
+		wants := []Key{{"o", 0, 3}, {"o", 10, 5}, {"o", 20, 6}}
+		loads := c.Acquire(t.Context(), wants, whole, load)
+		// While it loads, a request inside the span waits for it.
+		again := make(chan []byte)
+		go func() {
+			data, _ := c.Get(t.Context(), Key{"o", 4, 2}, load)
+			again <- data
+		}()
+		synctest.Wait()
+		close(release)
+		for i, k := range wants {
+			got, err := loads[i].Bytes(t.Context(), k)
+			if want := "abcdefghijklmnopqrstuvwxyz"[k.Pos : k.Pos+k.Len]; err != nil || string(got) != want {
+				t.Fatalf("want %s = %q, %v; want %q", k, got, err, want)
+			}
+		}
+		if got := <-again; string(got) != "ef" {
+			t.Fatalf("concurrent Get = %q, want ef", got)
+		}
+		if calls.Load() != 1 {
+			t.Fatalf("%d loads, want 1", calls.Load())
+		}
+	})
+}
+
+func TestLoadOfWrongLengthFails(t *testing.T) {
+	c := New(1 << 20)
+	var calls atomic.Int32
+	if _, err := c.Get(t.Context(), Key{"o", 0, 4}, loader("abc", &calls)); err == nil {
+		t.Fatal("a load of 3 bytes for a 4-byte range succeeded")
+	}
+	if n, _ := c.Stats(); n != 0 {
+		t.Fatal("a short load was cached")
+	}
 }

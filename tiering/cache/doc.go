@@ -7,10 +7,12 @@
 //     so there is no invalidation.
 //   - Memory stays under the configured bound, counting a fixed overhead per
 //     entry; a range larger than the bound is served but not kept.
-//   - Concurrent requests for one missing range cause one load (one GET),
-//     through singleflight; a caller that cancels does not cancel the load
-//     for the others.
+//   - Concurrent requests for one missing range cause one load (one GET): a
+//     request is served by any cached or loading range that contains it,
+//     and finding that and registering a new load happen under one lock. A
+//     caller that cancels does not cancel the load for the others.
 //
-// Ranges are matched exactly: a cached range does not serve a request for a
-// sub-range. Readers ask for the ranges the index records, so repeats match.
+// Requests are matched by containment, so one load of a wide span (Acquire
+// with a merge) serves every narrower request inside it: the read path GETs
+// the index ranges of several partitions of one object as one span.
 package cache

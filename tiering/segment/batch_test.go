@@ -153,3 +153,30 @@ func TestSetLogAppendTime(t *testing.T) {
 		t.Fatalf("header = %+v, want log-append time 1234567", h)
 	}
 }
+
+func TestStoredBatchesSkipOnlyTheCRC(t *testing.T) {
+	bad := testBatch(0, 1, 1, 1)
+	bad[len(bad)-1] ^= 0xff // a record byte: the CRC no longer matches
+	all := append(bytes.Clone(bad), testBatch(1, 2, 2, 2)...)
+	for _, err := range Batches(all) {
+		if !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Batches of a batch with a bad CRC: %v, want ErrCorrupt", err)
+		}
+		break
+	}
+	n := 0
+	for _, err := range StoredBatches(all) {
+		if err != nil {
+			t.Fatalf("StoredBatches: %v", err)
+		}
+		n++
+	}
+	if n != 2 {
+		t.Fatalf("StoredBatches walked %d batches, want 2", n)
+	}
+	for _, err := range StoredBatches(append(bytes.Clone(all), 1, 2, 3)) {
+		if err != nil && !errors.Is(err, ErrTruncated) {
+			t.Fatalf("StoredBatches of trailing garbage: %v, want ErrTruncated", err)
+		}
+	}
+}

@@ -74,6 +74,24 @@ func FuzzBatches(f *testing.F) {
 		if !failed && end != len(data) {
 			t.Fatalf("walk ended at %d of %d bytes without an error", end, len(data))
 		}
+		// Without the CRC check the walk sees every batch Batches saw,
+		// and stops at the same place unless a CRC was what stopped it.
+		stored := 0
+		for b, err := range StoredBatches(data) {
+			if b.Pos != stored {
+				t.Fatalf("stored batch at %d, previous ended at %d", b.Pos, stored)
+			}
+			if err != nil {
+				if !classified(err) {
+					t.Fatalf("unclassified error: %v", err)
+				}
+				break
+			}
+			stored += len(b.Raw)
+		}
+		if stored < end {
+			t.Fatalf("StoredBatches stopped at %d, before Batches at %d", stored, end)
+		}
 	})
 }
 
