@@ -81,15 +81,17 @@ func newLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// limitMemory gives the Go runtime a soft memory limit of the produce buffer
-// and fetch cache plus 256 MiB (unless GOMEMLIMIT is set), so the collector
-// works harder as the agent nears it instead of letting the heap double
-// between cycles.
+// limitMemory gives the Go runtime a soft memory limit (unless GOMEMLIMIT is
+// set), so the collector works harder as the agent nears it instead of
+// letting the heap double between cycles. The aim is a resident size under
+// the produce buffer plus 256 MiB: the heap, fetch cache included, may take
+// the buffer plus 192 MiB, leaving 64 MiB for stacks and the runtime; a
+// fetch cache larger than the default raises it.
 func limitMemory(cfg agent.Config, log *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := cfg.Produce.BufferBytes + cfg.FetchCacheBytes + 256<<20
+	limit := cfg.Produce.BufferBytes + max(cfg.FetchCacheBytes, 64<<20) + 128<<20
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit set", "bytes", limit)
 }
