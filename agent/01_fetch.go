@@ -24,6 +24,12 @@ import (
 //   - Long poll: when fewer than MinBytes are available the request waits up
 //     to MaxWaitMillis for a commit notification on one of its partitions.
 //     It never polls metadata on a timer.
+//   - Reading is bounded in time too: once MaxWaitMillis (at least
+//     minFetchReadTime) has passed and the response holds a batch, no more
+//     index entries are read. Each entry is a ranged GET, and a partition
+//     of many small ones could otherwise keep the answer past the client's
+//     read timeout (MaxWait plus 10s in franz-go), which then drops the
+//     connection. A shorter answer is always allowed: the client fetches on.
 //   - No fetch sessions: SessionID 0 is always answered (full fetches).
 //
 // Version notes:
@@ -43,7 +49,10 @@ func (srv *Server) handleFetch(ctx context.Context, s *slot) {
 
 // fetch builds the response, waiting for data when it falls short.
 func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.FetchResponse {
-	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
+	start := time.Now()
+	wait := time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond
+	deadline := start.Add(wait)
+	stop := start.Add(max(wait, minFetchReadTime))
 	minBytes := max(int(req.MinBytes), 1)
 	wake := make(chan struct{}, 1)
 	var unsubscribe func()
@@ -53,7 +62,7 @@ func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.Fetc
 		}
 	}()
 	for {
-		resp, n, parts := srv.fetchOnce(ctx, req)
+		resp, n, parts := srv.fetchOnce(ctx, req, stop)
 		if n >= minBytes || !time.Now().Before(deadline) || ctx.Err() != nil || !srv.view.isLive() {
 			return resp
 		}
@@ -73,9 +82,14 @@ func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.Fetc
 	}
 }
 
-// fetchOnce reads what is available now. It returns the response, the
-// record bytes in it, and the partitions it touched.
-func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []metadata.Partition) {
+// minFetchReadTime is the least time a fetch may spend reading before it
+// answers with what it has, for clients that wait less or not at all.
+const minFetchReadTime = time.Second
+
+// fetchOnce reads what is available now, reading no further entries after
+// stop once it has a batch. It returns the response, the record bytes in
+// it, and the partitions it touched.
+func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, stop time.Time) (*kmsg.FetchResponse, int, []metadata.Partition) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
@@ -97,7 +111,10 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 			} else {
 				parts = append(parts, p)
 				limit := min(int(rp.PartitionMaxBytes), budget)
-				n := srv.fetchPartition(ctx, &sp, p, rp.FetchOffset, limit, total == 0)
+				if total > 0 && !time.Now().Before(stop) {
+					limit = 0 // offsets only: out of time
+				}
+				n := srv.fetchPartition(ctx, &sp, p, rp.FetchOffset, limit, total == 0, stop)
 				total += n
 				budget -= n
 			}
@@ -114,7 +131,7 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 }
 
 // fetchPartition fills sp from offset and returns the bytes added.
-func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
+func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool, stop time.Time) int {
 	o, err := srv.view.offsets(ctx, p)
 	if err != nil {
 		sp.ErrorCode = errCode(err)
@@ -128,7 +145,7 @@ func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTop
 	if offset == o.HighWatermark || (limit <= 0 && !first) {
 		return 0
 	}
-	records, err := srv.view.read(ctx, p, offset, o.HighWatermark, limit, first)
+	records, err := srv.view.read(ctx, p, offset, o.HighWatermark, limit, first, stop)
 	switch {
 	case errors.Is(err, errOffsetOutOfRange):
 		// Retention moved the log start past what was cached: answer with
