@@ -155,6 +155,9 @@ func (srv *Server) fetchPartition(ctx context.Context, sp *kmsg.FetchResponseTop
 			sp.LogStartOffset, sp.HighWatermark, sp.LastStableOffset = fresh.LogStart, fresh.HighWatermark, fresh.HighWatermark
 		}
 		sp.ErrorCode = kerr.OffsetOutOfRange.Code
+	case errors.Is(err, context.Canceled):
+		// The client went away or the agent is stopping: nobody reads
+		// this answer, and nothing failed.
 	case err != nil:
 		srv.log.Warn("reading partition", "partition", p.Index, "offset", offset, "err", err)
 		sp.ErrorCode = errCode(err)
