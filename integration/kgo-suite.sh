@@ -14,8 +14,9 @@
 #   KGO_TEST_RECORDS   passed through: records per ETL test (kgo's default 500000)
 #   KGO_LOG_LEVEL      passed through: kgo client logs (info by default)
 #   SLUICE_AGENT_FLAGS flags for `sluice agent` (default --flush-interval 10ms:
-#                   kgo's tests produce synchronously, one request in flight,
-#                   and expect answers in milliseconds as from Kafka)
+#                   TestClient_Produce sends 20,000 records to one partition
+#                   with ProduceSync, a few records per request, and at the
+#                   250ms default spends about 13 minutes waiting for flushes)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
