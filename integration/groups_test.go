@@ -412,11 +412,18 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	timeouts := []kgo.Opt{kgo.SessionTimeout(6 * time.Second), kgo.RebalanceTimeout(8 * time.Second)}
 	m := startKgoMember(t, a.addr, group, topic, seen, timeouts...)
 	waitUntil(t, "some records", func() bool { return seen.count() > groupRecords/4 })
-	m.pause() // still a member, as a client cut off from its coordinator is
-
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	defer cancel()
-	committed, err := newAdmin(t, a.addr).FetchOffsets(ctx, group)
+	// One poll can return every record, and pausing cancels the commit that
+	// follows it: wait for a commit first.
+	before := newAdmin(t, a.addr)
+	waitUntil(t, "a commit", func() bool {
+		o, err := before.FetchOffsets(ctx, group)
+		return err == nil && len(o) > 0
+	})
+	m.pause() // still a member, as a client cut off from its coordinator is
+
+	committed, err := before.FetchOffsets(ctx, group)
 	if err != nil || len(committed) == 0 {
 		t.Fatalf("committed before the kill: %v %v", committed, err)
 	}
