@@ -15,7 +15,7 @@ FUZZTIME    ?= 30s
 # sudo only when needed: CI and containers run as root and may lack it.
 SUDO        := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: build deps test test-unit test-integration bench fuzz lint fmt tf-fmt tf-validate
+.PHONY: build deps test test-unit test-integration kgo-suite bench fuzz lint fmt tf-fmt tf-validate
 
 build:
 	$(GO) build -o bin/sluice ./cmd/sluice
@@ -44,6 +44,13 @@ test-unit:
 
 test-integration: deps
 	$(GO) test -race -timeout 25m ./integration/...
+
+# franz-go's own kgo integration suite against `sluice agent` on its own
+# redis-server and versitygw, from a scratch module in a temporary directory.
+# Not part of test: it takes six to eight minutes. KGO_SUITE_RUN and
+# KGO_SUITE_SKIP narrow it (see integration/kgo-suite.sh).
+kgo-suite: deps
+	integration/kgo-suite.sh
 
 # Starts its own redis-server, versitygw and agent; BENCH_FLAGS adds flags
 # (see go run ./cmd/sluice bench -h).

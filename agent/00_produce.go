@@ -24,6 +24,8 @@ import (
 //     and committed, and carries the offsets the commit assigned.
 //   - acks=0 gets no response at all, as in Kafka.
 //   - Transactional batches are refused until transactions exist.
+//   - Internal topics are refused with INVALID_TOPIC_EXCEPTION, as Kafka
+//     refuses clients' appends to them.
 //   - A topic with message.timestamp.type=LogAppendTime gets the agent's
 //     clock in each batch header (CRC recomputed; records untouched).
 //
@@ -63,6 +65,8 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 				donep(&rt, reqP.Partition, errCode(perr), "")
 			case req.TransactionID != nil:
 				donep(&rt, reqP.Partition, kerr.TransactionalIDAuthorizationFailed.Code, "transactions are not supported")
+			case isInternalTopic(reqT.Topic):
+				donep(&rt, reqP.Partition, kerr.InvalidTopicException.Code, "Cannot append to internal topic "+reqT.Topic)
 			default:
 				b, err := produceBatch(topic, p, reqP.Records)
 				if err != nil {

@@ -26,6 +26,12 @@ import (
 //   - Long poll: when fewer than MinBytes are available the request waits up
 //     to MaxWaitMillis for a commit notification on one of its partitions.
 //     It never polls metadata on a timer.
+//   - Reading is bounded in time too: once MaxWaitMillis (at least
+//     minFetchReadTime) has passed and the response holds a batch, no more
+//     index entries are read. Each entry is a ranged GET, and a partition
+//     of many small ones could otherwise keep the answer past the client's
+//     read timeout (MaxWait plus 10s in franz-go), which then drops the
+//     connection. A shorter answer is always allowed: the client fetches on.
 //   - No fetch sessions: SessionID 0 is always answered (full fetches).
 //
 // Version notes:
@@ -45,7 +51,10 @@ func (srv *Server) handleFetch(ctx context.Context, s *slot) {
 
 // fetch builds the response, waiting for data when it falls short.
 func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.FetchResponse {
-	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
+	start := time.Now()
+	wait := time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond
+	deadline := start.Add(wait)
+	stop := start.Add(max(wait, minFetchReadTime))
 	minBytes := max(int(req.MinBytes), 1)
 	wake := make(chan struct{}, 1)
 	var unsubscribe func()
@@ -55,7 +64,7 @@ func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.Fetc
 		}
 	}()
 	for {
-		resp, n, parts := srv.fetchOnce(ctx, req)
+		resp, n, parts := srv.fetchOnce(ctx, req, stop)
 		if n >= minBytes || !time.Now().Before(deadline) || ctx.Err() != nil || !srv.view.isLive() {
 			return resp
 		}
@@ -75,9 +84,14 @@ func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.Fetc
 	}
 }
 
-// fetchOnce reads what is available now. It returns the response, the
-// record bytes in it, and the partitions it touched.
-func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, []metadata.Partition) {
+// minFetchReadTime is the least time a fetch may spend reading before it
+// answers with what it has, for clients that wait less or not at all.
+const minFetchReadTime = time.Second
+
+// fetchOnce reads what is available now, reading no further entries after
+// stop once it has a batch. It returns the response, the record bytes in
+// it, and the partitions it touched.
+func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, stop time.Time) (*kmsg.FetchResponse, int, []metadata.Partition) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
@@ -101,7 +115,10 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg
 			} else {
 				parts = append(parts, p)
 				limit := min(int(rp.PartitionMaxBytes), budget)
-				n := srv.fetchPartition(ctx, r, &sp, p, rp.FetchOffset, limit, total == 0)
+				if total > 0 && !time.Now().Before(stop) {
+					limit = 0 // offsets only: out of time
+				}
+				n := srv.fetchPartition(ctx, r, &sp, p, rp.FetchOffset, limit, total == 0, stop)
 				total += n
 				budget -= n
 				if off, ok := nextOffset(sp.RecordBatches); ok && off < sp.HighWatermark {
@@ -231,7 +248,7 @@ func (srv *Server) prefetch(ctx context.Context, req *kmsg.FetchRequest, budget 
 }
 
 // fetchPartition fills sp from offset and returns the bytes added.
-func (srv *Server) fetchPartition(ctx context.Context, r byteReader, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool) int {
+func (srv *Server) fetchPartition(ctx context.Context, r byteReader, sp *kmsg.FetchResponseTopicPartition, p metadata.Partition, offset int64, limit int, first bool, stop time.Time) int {
 	o, err := srv.view.offsets(ctx, p)
 	if err != nil {
 		sp.ErrorCode = errCode(err)
@@ -245,7 +262,7 @@ func (srv *Server) fetchPartition(ctx context.Context, r byteReader, sp *kmsg.Fe
 	if offset == o.HighWatermark || (limit <= 0 && !first) {
 		return 0
 	}
-	records, err := srv.view.read(ctx, r, p, offset, o.HighWatermark, limit, first)
+	records, err := srv.view.read(ctx, r, p, offset, o.HighWatermark, limit, first, stop)
 	switch {
 	case errors.Is(err, errOffsetOutOfRange):
 		// Retention moved the log start past what was cached: answer with
@@ -255,6 +272,9 @@ func (srv *Server) fetchPartition(ctx context.Context, r byteReader, sp *kmsg.Fe
 			sp.LogStartOffset, sp.HighWatermark, sp.LastStableOffset = fresh.LogStart, fresh.HighWatermark, fresh.HighWatermark
 		}
 		sp.ErrorCode = kerr.OffsetOutOfRange.Code
+	case errors.Is(err, context.Canceled):
+		// The client went away or the agent is stopping: nobody reads
+		// this answer, and nothing failed.
 	case err != nil:
 		srv.log.Warn("reading partition", "partition", p.Index, "offset", offset, "err", err)
 		sp.ErrorCode = errCode(err)

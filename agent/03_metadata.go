@@ -21,7 +21,9 @@ import (
 //     agents only so that clients spread their load. Replicas and ISR list
 //     the agents whatever replication factor was asked for.
 //   - Unknown topics are created when auto-creation is enabled on the agent
-//     and allowed by the request (always before v4, as Kafka does).
+//     and allowed by the request (always before v4, as Kafka does);
+//     __consumer_offsets is created as the internal topic it is.
+//   - IsInternal marks __consumer_offsets (internal_topics.go).
 //
 // Version notes:
 //   - v1: ControllerID, IsInternal, Rack. v2: ClusterID. v4:
@@ -113,7 +115,10 @@ func (srv *Server) topicByID(ctx context.Context, id [16]byte) namedTopic {
 
 func (srv *Server) topicByName(ctx context.Context, name string, autoCreate bool) namedTopic {
 	t, err := srv.topics.get(ctx, name)
-	if errors.Is(err, metadata.ErrUnknownTopic) && autoCreate {
+	switch {
+	case errors.Is(err, metadata.ErrUnknownTopic) && autoCreate && isInternalTopic(name):
+		t, err = srv.ensureOffsetsTopic(ctx)
+	case errors.Is(err, metadata.ErrUnknownTopic) && autoCreate:
 		t, err = srv.autoCreate(ctx, name)
 	}
 	return namedTopic{name: name, id: t.ID, topic: t, err: err}
@@ -144,6 +149,7 @@ func (srv *Server) metadataTopic(nt namedTopic, brokers []broker) kmsg.MetadataR
 		rt.Topic = &name
 	}
 	rt.TopicID = nt.id
+	rt.IsInternal = isInternalTopic(nt.name)
 	if nt.err != nil {
 		rt.ErrorCode = errCode(nt.err)
 		return rt

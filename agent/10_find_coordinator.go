@@ -12,6 +12,9 @@ import (
 // Behaviour:
 //   - A group key is answered with the agent that coordinates the group
 //     (srv.coordinator): every agent gives the same answer.
+//   - As in Kafka, the first group key creates the internal topic
+//     __consumer_offsets (internal_topics.go); until it can be created the
+//     answer is COORDINATOR_NOT_AVAILABLE, which clients retry.
 //   - Transactions are not supported, so a transactional key is refused
 //     with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, as InitProducerID refuses
 //     a transactional id; any other key type is INVALID_REQUEST.
@@ -19,7 +22,7 @@ import (
 // Version notes:
 //   - v1: CoordinatorType, ErrorMessage. v3: flexible versions.
 //   - v4: several keys in one request (KIP-699), each answered apart.
-func (srv *Server) handleFindCoordinator(_ context.Context, r *request) (kmsg.Response, error) {
+func (srv *Server) handleFindCoordinator(ctx context.Context, r *request) (kmsg.Response, error) {
 	req := r.kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	keys := req.CoordinatorKeys
@@ -31,6 +34,11 @@ func (srv *Server) handleFindCoordinator(_ context.Context, r *request) (kmsg.Re
 		sc.Key = key
 		switch req.CoordinatorType {
 		case 0:
+			if _, err := srv.ensureOffsetsTopic(ctx); err != nil {
+				srv.log.Warn("finding a coordinator", "err", err)
+				sc.ErrorCode = kerr.CoordinatorNotAvailable.Code
+				break
+			}
 			b := srv.coordinator(key)
 			sc.NodeID, sc.Host, sc.Port = b.nodeID, b.host, b.port
 		case 1:

@@ -105,3 +105,16 @@ func (brokenStore) Topics(context.Context) ([]metadata.Topic, error) { return ni
 func (brokenStore) InitProducerID(context.Context) (int64, int16, error) {
 	return 0, 0, errStoreDown
 }
+
+// Kafka answers COORDINATOR_NOT_AVAILABLE until its offsets topic exists;
+// so does an agent that cannot create it.
+func TestFindCoordinatorStoreDown(t *testing.T) {
+	srv := adminServer(t, brokenStore{})
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorKey = "g"
+	resp := callAPI[*kmsg.FindCoordinatorResponse](t, srv, req, 3)
+	wantErrCode(t, "find", resp.ErrorCode, kerr.CoordinatorNotAvailable)
+	req.CoordinatorType = 1
+	resp = callAPI[*kmsg.FindCoordinatorResponse](t, srv, req, 3)
+	wantErrCode(t, "transactional", resp.ErrorCode, kerr.TransactionalIDAuthorizationFailed)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -431,4 +432,54 @@ func quiet(t *testing.T, fb *buckettest.Faulty) {
 		last = n
 	}
 	t.Fatal("GETs did not stop")
+}
+
+// slowBucket delays every ranged read, as an S3 under load does.
+type slowBucket struct {
+	bucket.Bucket
+	delay time.Duration
+}
+
+func (b slowBucket) GetRange(ctx context.Context, key string, off, length int64) (io.ReadCloser, error) {
+	select {
+	case <-time.After(b.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return b.Bucket.GetRange(ctx, key, off, length)
+}
+
+// In franz-go's suite, consumers starting at offset 0 of partitions made of
+// many small objects got answers after their read timeout (MaxWait plus
+// 10s) and dropped the connection: the fetch read one object after another
+// until MaxBytes. It must answer with what it has once its time is up.
+func TestFetchStopsReadingWhenTimeIsUp(t *testing.T) {
+	const entries, delay = 40, 100 * time.Millisecond
+	a := agenttest.Start(t, agenttest.WithBucket(slowBucket{bucket.NewInMem(), delay}))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, cl, "slow", entries, 100) // one flush, so one object, per record
+	one := len(fetchRaw(t, cl, "slow", entries-1, 1<<20, 1<<20).RecordBatches)
+
+	// MaxWait 0: the agent reads for at least a second, not the 4s that
+	// reading all 40 objects one after another takes (reads planned ahead
+	// may bring them all sooner).
+	start := time.Now()
+	p := fetchRaw(t, cl, "slow", 0, 1<<20, 1<<20)
+	took := time.Since(start)
+	got := len(p.RecordBatches) / one
+	if p.ErrorCode != 0 || got == 0 || took > entries*delay/2 {
+		t.Fatalf("fetch from 0: %v, %d of %d batches in %v; want some in about a second",
+			kerr.ErrorForCode(p.ErrorCode), got, entries, took)
+	}
+	if p.HighWatermark != entries {
+		t.Fatalf("high watermark %d, want %d", p.HighWatermark, entries)
+	}
+	if got < entries {
+		if next := fetchRaw(t, cl, "slow", int64(got), 1<<20, 1<<20); len(next.RecordBatches) == 0 {
+			t.Fatalf("fetch from %d returned nothing", got)
+		}
+	}
 }

@@ -145,6 +145,9 @@ func (m *maintainer) round(ctx context.Context) {
 	}
 	var parts []part
 	for ti := range topics {
+		if isInternalTopic(topics[ti].Name) {
+			continue // never written: nothing to compact or retain
+		}
 		for i := range topics[ti].Partitions {
 			parts = append(parts, part{&topics[ti], i})
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sluicehq/sluice/metadata"
 	"github.com/sluicehq/sluice/tiering/bucket"
@@ -13,9 +14,10 @@ import (
 
 // read returns whole batches of p from the one holding offset, up to limit
 // bytes (at least one batch when first is set), each with its assigned
-// base offset written in, reading object bytes through r. The bytes are
-// copies: cached object ranges are shared and never written to.
-func (v *logView) read(ctx context.Context, r byteReader, p metadata.Partition, offset, hw int64, limit int, first bool) ([]byte, error) {
+// base offset written in, reading object bytes through r. Once it holds a
+// batch it reads no entry after stop. The bytes are copies: cached object
+// ranges are shared and never written to.
+func (v *logView) read(ctx context.Context, r byteReader, p metadata.Partition, offset, hw int64, limit int, first bool, stop time.Time) ([]byte, error) {
 	var out []byte
 	retried := false
 	for offset < hw {
@@ -49,7 +51,7 @@ func (v *logView) read(ctx context.Context, r byteReader, p metadata.Partition, 
 			if err != nil {
 				return out, fmt.Errorf("reading %s at %d: %w", e.Object, e.Pos, err)
 			}
-			if full {
+			if full || (len(out) > 0 && !time.Now().Before(stop)) {
 				return out, nil
 			}
 			offset = e.LastOffset + 1

@@ -44,9 +44,10 @@ func TestCostPerFlushAndTailFetch(t *testing.T) {
 	// Small flushes, so the count covers many of them.
 	// Maintenance off: its compaction PUTs and lease commands are not the
 	// write or read path's. Nor are fleet heartbeats (two scripts per
-	// interval whatever the traffic): one an hour keeps them out.
+	// interval whatever the traffic), nor the commit-count read (one per
+	// --commit-count-interval): one an hour keeps them out of the window.
 	a := startAgent(t, rd.URL(), s3.URL(), "--flush-bytes", "65536", "--maintenance-interval", "0",
-		"--heartbeat-interval", "1h", "--heartbeat-ttl", "2h")
+		"--heartbeat-interval", "1h", "--heartbeat-ttl", "2h", "--commit-count-interval", "1h")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	createTopic(ctx, t, a.addr, "cost", 24)
