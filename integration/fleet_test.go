@@ -342,10 +342,10 @@ func watchCommitted(ctx context.Context, adm *kadm.Client, group string) *commit
 	go func() {
 		defer close(w.done)
 		for ctx.Err() == nil {
-			os, err := adm.FetchOffsets(ctx, group)
+			offs, err := adm.FetchOffsets(ctx, group)
 			if err == nil {
 				w.mu.Lock()
-				os.Each(func(o kadm.OffsetResponse) {
+				offs.Each(func(o kadm.OffsetResponse) {
 					if o.At < w.max[o.Partition] && w.bad == "" {
 						w.bad = fmt.Sprintf("partition %d: committed offset went back from %d to %d", o.Partition, w.max[o.Partition], o.At)
 					}
