@@ -17,6 +17,15 @@
 //     readers behind the tail; a Fetch first prefetches every range its
 //     partitions will want (01_fetch.go), then read.go reads them in request
 //     order and writes assigned offsets into batch headers.
+//   - The fleet (fleet.go): the agent registers in the store with a
+//     heartbeat that expires, lists the live agents as brokers, and picks
+//     partition leaders and group coordinators over them by rendezvous
+//     hashing; leadership only spreads load, as every agent serves every
+//     partition. Zone hints in client ids narrow the list to a zone.
+//   - Groups (groups.go, group_actor.go): one actor goroutine per group this
+//     agent coordinates, its state in the store fenced by generation, so
+//     another agent carries a group on. internal_topics.go keeps the empty
+//     __consumer_offsets clients expect.
 //   - Maintenance (maintenance.go): every agent compacts, retains and cleans
 //     up the partitions whose lease it takes, on a timer owned by Run.
 //   - kerr.go is the only place Go errors become Kafka error codes.
@@ -24,7 +33,9 @@
 // Invariants:
 //   - A produce is acknowledged only after its object is uploaded and its
 //     commit has assigned offsets (acks=0 excepted, as in Kafka).
-//   - The agent holds no durable state: its buffer and caches only.
+//   - The agent holds no durable state: its buffer and caches only. Run
+//     owns every goroutine it starts (buffer, watcher, maintenance, fleet
+//     heartbeat, group actors) and stops them before it returns.
 //   - Malformed input closes that one connection with one log line or gets
 //     a Kafka error code; it never stops the agent.
 package agent
