@@ -70,10 +70,10 @@ func produceN(ctx context.Context, t testing.TB, cl *kgo.Client, topic string, f
 // verifyLog consumes topic from the start until every acked record is seen,
 // and checks each is at its acked offset, in order, with no gap and no
 // duplicate in any partition.
-func verifyLog(ctx context.Context, t testing.TB, seeds string, topic string, l *ledger) {
+func verifyLog(ctx context.Context, t testing.TB, seeds string, topic string, l *ledger, opts ...kgo.Opt) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(seeds), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

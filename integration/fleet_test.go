@@ -105,33 +105,6 @@ func (c apiCounts) since(before apiCounts) apiCounts {
 	return d
 }
 
-// consumeAll reads topic from the start until want records are read, and
-// checks that each partition's offsets are dense.
-func consumeAll(ctx context.Context, t *testing.T, want int, opts ...kgo.Opt) {
-	t.Helper()
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(200*time.Millisecond))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	next := map[int32]int64{}
-	for seen := 0; seen < want; {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records before the deadline", seen, want)
-		}
-		fs.EachError(func(_ string, p int32, err error) { t.Fatalf("fetching partition %d: %v", p, err) })
-		fs.EachRecord(func(r *kgo.Record) {
-			if r.Offset != next[r.Partition] {
-				t.Fatalf("partition %d: offset %d follows %d", r.Partition, r.Offset, next[r.Partition]-1)
-			}
-			next[r.Partition]++
-			seen++
-		})
-	}
-}
-
 // TestFleet runs three agents on one Redis and one bucket: they list each
 // other, client traffic spreads over all of them, zone hints keep clients
 // on their zone's agents, and while producers and a consumer run without
@@ -235,8 +208,9 @@ func testFleetZones(ctx context.Context, t *testing.T, agents []*agentProc) {
 	}
 	defer cl.Close()
 	const n = 20_000
-	produceN(ctx, t, cl, topic, 0, n, 100, newLedger())
-	consumeAll(ctx, t, n, kgo.SeedBrokers(zoneB.addr), kgo.ClientID("ws_az=a"), kgo.ConsumeTopics(topic))
+	l := newLedger()
+	produceN(ctx, t, cl, topic, 0, n, 100, l)
+	verifyLog(ctx, t, zoneB.addr, topic, l, kgo.ClientID("ws_az=a"))
 	d := countRequests(agents...).since(before)
 	for i, a := range agents {
 		t.Logf("zone-a clients: agent %d (%s): %.0f Produce, %.0f Fetch", i, a.addr, d[a][0], d[a][1])
