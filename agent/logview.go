@@ -231,7 +231,7 @@ func (v *logView) checkStarts(ctx context.Context, ps []metadata.Partition) erro
 	if len(ps) == 0 {
 		return nil
 	}
-	os, err := v.log.Offsets(ctx, ps)
+	offs, err := v.log.Offsets(ctx, ps)
 	if err != nil {
 		return err
 	}
@@ -239,11 +239,11 @@ func (v *logView) checkStarts(ctx context.Context, ps []metadata.Partition) erro
 	defer v.mu.Unlock()
 	for i, p := range ps {
 		st := v.parts[p]
-		if st == nil || st.loading || os[i].LogStart <= st.offsets.LogStart {
+		if st == nil || st.loading || offs[i].LogStart <= st.offsets.LogStart {
 			continue
 		}
-		st.offsets.LogStart = os[i].LogStart
-		st.offsets.HighWatermark = max(st.offsets.HighWatermark, os[i].HighWatermark)
+		st.offsets.LogStart = offs[i].LogStart
+		st.offsets.HighWatermark = max(st.offsets.HighWatermark, offs[i].HighWatermark)
 		st.ahead = nil
 	}
 	return nil
