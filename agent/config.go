@@ -13,15 +13,17 @@ import (
 
 // Config configures an agent.
 type Config struct {
-	Listen            string        `yaml:"listen"`
-	Advertise         string        `yaml:"advertise"`
-	MaxRequestBytes   int64         `yaml:"max_request_bytes"`
-	AutoCreateTopics  bool          `yaml:"auto_create_topics"`
-	DefaultPartitions int           `yaml:"default_partitions"`
-	MaxPartitions     int           `yaml:"max_partitions"`
-	FetchCacheBytes   int64         `yaml:"fetch_cache_bytes"`
-	MetadataCacheTTL  time.Duration `yaml:"metadata_cache_ttl"`
-	DrainTimeout      time.Duration `yaml:"drain_timeout"`
+	Listen            string `yaml:"listen"`
+	Advertise         string `yaml:"advertise"`
+	MaxRequestBytes   int64  `yaml:"max_request_bytes"`
+	AutoCreateTopics  bool   `yaml:"auto_create_topics"`
+	DefaultPartitions int    `yaml:"default_partitions"`
+	MaxPartitions     int    `yaml:"max_partitions"`
+	FetchCacheBytes   int64  `yaml:"fetch_cache_bytes"`
+	// CacheFlushed keeps each object this agent flushes in the fetch cache.
+	CacheFlushed     bool          `yaml:"cache_flushed"`
+	MetadataCacheTTL time.Duration `yaml:"metadata_cache_ttl"`
+	DrainTimeout     time.Duration `yaml:"drain_timeout"`
 	// CommitCountInterval is how often the store's commit count is copied
 	// to the bucket, for the rollback check at start.
 	CommitCountInterval time.Duration `yaml:"commit_count_interval"`
@@ -48,6 +50,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.IntVar(&c.DefaultPartitions, prefix+"default-partitions", 1, "Partitions of an auto-created topic.")
 	f.IntVar(&c.MaxPartitions, prefix+"max-partitions", 10000, "Most partitions one topic may have; bounds what one request can make agents allocate.")
 	f.Int64Var(&c.FetchCacheBytes, prefix+"fetch-cache-bytes", 64<<20, "Bytes of object ranges cached for fetches.")
+	f.BoolVar(&c.CacheFlushed, prefix+"cache-flushed", true, "Keep each object this agent flushes in the fetch cache, so consumers at the tail read it without a GET; off saves the cache for agents that take only produce traffic.")
 	f.DurationVar(&c.MetadataCacheTTL, prefix+"metadata-cache-ttl", 2*time.Second, "How long topic metadata is cached before it is read again.")
 	f.DurationVar(&c.DrainTimeout, prefix+"drain-timeout", 30*time.Second, "How long SIGTERM waits for buffered produces to be flushed and answered.")
 	f.DurationVar(&c.CommitCountInterval, prefix+"commit-count-interval", 10*time.Second, "How often the metadata commit count is recorded in the bucket, so a restarted agent can tell that Redis lost writes.")

@@ -183,11 +183,33 @@ func TestOldClientVersions(t *testing.T) {
 	}
 }
 
+// readsFromBucket keeps flushed objects out of the fetch cache, for tests of
+// what fetches read from the bucket.
+var readsFromBucket = agenttest.WithConfig(func(c *agent.Config) { c.CacheFlushed = false })
+
+// TestFetchOfFlushedObjectNeedsNoGet: a consumer of the agent that flushed
+// an object reads it from memory.
+func TestFetchOfFlushedObjectNeedsNoGet(t *testing.T) {
+	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "kept"); err != nil {
+		t.Fatal(err)
+	}
+	fill(t, cl, "kept", 3, 10)
+	if p := fetchRaw(t, cl, "kept", 0, 1<<20, 1<<20); p.ErrorCode != 0 || len(p.RecordBatches) == 0 {
+		t.Fatalf("fetch = %v with %d bytes, want the batches", kerr.ErrorForCode(p.ErrorCode), len(p.RecordBatches))
+	}
+	if n := fb.Calls(bucket.OpGetRange); n != 0 {
+		t.Fatalf("%d GETs to read what this agent flushed, want 0", n)
+	}
+}
+
 // TestFetchRereadsIndexWhenObjectIsGone: an object deleted under a cached
 // index entry (compaction replaced it) is looked up again, not reported.
 func TestFetchRereadsIndexWhenObjectIsGone(t *testing.T) {
 	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
-	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	a := agenttest.Start(t, agenttest.WithBucket(fb), readsFromBucket)
 	cl := client(t, a)
 	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "gone"); err != nil {
 		t.Fatal(err)
@@ -274,7 +296,7 @@ func fillParts(t *testing.T, cl *kgo.Client, topic string, n, batches, size int)
 // whose bytes lie in one object are read with one GET, not one each.
 func TestFetchReadsPartitionsOfOneObjectInOneGet(t *testing.T) {
 	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
-	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	a := agenttest.Start(t, agenttest.WithBucket(fb), readsFromBucket)
 	// Lingering puts the six batches in one produce request.
 	cl := client(t, a, kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.ProducerLinger(100*time.Millisecond))
 	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 6, 1, nil, "one"); err != nil {
@@ -401,7 +423,7 @@ func TestTailFetchAfterRestartAsksNoMetadata(t *testing.T) {
 // would fail).
 func TestFetchReadsAhead(t *testing.T) {
 	fb := &buckettest.Faulty{Bucket: bucket.NewInMem()}
-	a := agenttest.Start(t, agenttest.WithBucket(fb))
+	a := agenttest.Start(t, agenttest.WithBucket(fb), readsFromBucket)
 	cl := client(t, a)
 	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "ahead"); err != nil {
 		t.Fatal(err)

@@ -113,6 +113,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	srv.topics = newTopicCache(deps.Store, cfg.MetadataCacheTTL)
 	srv.view = newLogView(deps.Store, tiering.NewReader(deps.Bucket, cfg.FetchCacheBytes))
 	pdeps := produce.Deps{Bucket: deps.Bucket, Log: deps.Store, NewKey: deps.NewObjectKey, Logger: deps.Logger}
+	if cfg.CacheFlushed {
+		// Tail consumers read what this agent just flushed: from memory.
+		pdeps.Uploaded = srv.view.reader.Keep
+	}
 	if o, ok := deps.Store.(metadata.OrphanLog); ok {
 		pdeps.Orphans = o
 	}

@@ -8,7 +8,8 @@
 //     with buckettest.AcceptanceTest holding every backend to it.
 //   - cache: the LRU of byte ranges under Reader. Reader.Prefetch starts the
 //     reads of one fetch at once, one GET per span of close ranges of an
-//     object.
+//     object. Reader.Keep caches an object the agent has just uploaded, so
+//     that its tail consumers read it from memory.
 //   - compaction: merges a partition's small index entries into one segment
 //     carrying real offsets; retention: how far the log start may move.
 //

@@ -43,6 +43,19 @@ func (r *Reader) Read(ctx context.Context, key string, off, length int64) ([]byt
 	return r.cache.Get(ctx, cache.Key{Object: key, Pos: off, Len: length}, r.get)
 }
 
+// Keep caches the whole object key, which the caller has just written, and
+// reports whether it did: the agent that flushed an object serves its tail
+// consumers from memory instead of reading back what it uploaded. Once kept,
+// object belongs to the cache and must not be modified; an object larger
+// than the cache is not kept.
+func (r *Reader) Keep(key string, object []byte) bool {
+	if !r.cache.Fits(int64(len(object))) {
+		return false
+	}
+	r.cache.Put(cache.Key{Object: key, Len: int64(len(object))}, object)
+	return true
+}
+
 // get GETs the range of k, allocating only what the caller asked for.
 func (r *Reader) get(ctx context.Context, k cache.Key) ([]byte, error) {
 	rc, err := r.bucket.GetRange(ctx, k.Object, k.Pos, k.Len)

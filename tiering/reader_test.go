@@ -28,6 +28,34 @@ func TestReaderCachesRanges(t *testing.T) {
 	}
 }
 
+func TestKeptObjectIsReadWithoutGet(t *testing.T) {
+	counting := &buckettest.Faulty{Bucket: bucket.NewInMem()}
+	object := []byte("0123456789")
+	counting.Upload(t.Context(), "obj", object)
+	r := NewReader(counting, 1<<20)
+	if !r.Keep("obj", object) {
+		t.Fatal("Keep refused an object that fits")
+	}
+	got, err := r.Read(t.Context(), "obj", 2, 3)
+	if err != nil || string(got) != "234" {
+		t.Fatalf("Read = %q, %v", got, err)
+	}
+	if n := counting.Calls(bucket.OpGetRange); n != 0 {
+		t.Fatalf("%d GETs for a kept object, want 0", n)
+	}
+
+	small := NewReader(counting, 8)
+	if small.Keep("obj", []byte("0123456789")) {
+		t.Fatal("Keep kept an object larger than the cache")
+	}
+	if _, err := small.Read(t.Context(), "obj", 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	if n := counting.Calls(bucket.OpGetRange); n != 1 {
+		t.Fatalf("%d GETs for an object larger than the cache, want 1", n)
+	}
+}
+
 func TestConcurrentReadsCauseOneGet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mem := bucket.NewInMem()

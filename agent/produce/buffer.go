@@ -55,6 +55,11 @@ type Deps struct {
 	// Orphans, when set, records every object that was or may have been
 	// uploaded but was never committed.
 	Orphans orphanRecorder
+	// Uploaded, when set, is handed each object right after its upload and
+	// before its commit, so that the read path can serve it without a
+	// GET. When it returns true it keeps the slice, which the buffer then
+	// never touches again; otherwise the slice is reused.
+	Uploaded func(key string, object []byte) (kept bool)
 	// NewKey returns an object key never returned before.
 	NewKey func() string
 	Logger *slog.Logger

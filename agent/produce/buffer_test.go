@@ -1,6 +1,7 @@
 package produce
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -161,6 +162,46 @@ func TestFailedUploadFailsLaterSealedFlushes(t *testing.T) {
 		synctest.Wait()
 		if a := <-third; a.err != nil || a.results[0].BaseOffset != 0 {
 			t.Fatalf("third = %+v", a)
+		}
+	})
+}
+
+func TestUploadedGetsEachObjectBeforeItsCommit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk := &fakeBucket{failNext: errors.New("S3 down"), failKey: "ingest/000001"}
+		lg := &fakeLog{}
+		cfg := testConfig()
+		cfg.FlushBytes = 10
+		seen := map[string]int{} // key -> commits made when it was handed over
+		var objects, copies [][]byte
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys(), Uploaded: func(key string, object []byte) bool {
+			seen[key] = lg.count()
+			objects, copies = append(objects, object), append(copies, bytes.Clone(object))
+			return true
+		}})
+		stop := run(t, b)
+		defer stop()
+
+		<-appendWait(t, b, batch(0, 10)) // its upload fails
+		for p := range int32(2) {
+			if a := <-appendWait(t, b, batch(p, 10)); a.err != nil {
+				t.Fatalf("flush of partition %d: %v", p, a.err)
+			}
+		}
+		if _, ok := seen["ingest/000001"]; ok {
+			t.Error("Uploaded was handed an object whose upload failed")
+		}
+		if n, ok := seen["ingest/000003"]; !ok || n != 1 {
+			t.Errorf("Uploaded for the third object: called %v, after %d commits; want before its commit", ok, n)
+		}
+		// A kept buffer is never reused: each object is intact after the flushes that followed it.
+		if len(objects) != 2 {
+			t.Fatalf("Uploaded got %d objects, want 2", len(objects))
+		}
+		for i := range objects {
+			if !bytes.Equal(objects[i], copies[i]) {
+				t.Errorf("object %d changed after Uploaded kept it", i)
+			}
 		}
 	})
 }

@@ -218,10 +218,10 @@ func (c *Ranges) dropIfEmpty(name string, o *object) {
 // within the bound. A range larger than the whole cache is not stored. The
 // caller holds c.mu.
 func (c *Ranges) add(o *object, k Key, data []byte) {
-	size := int64(len(data)) + entryOverhead
-	if size > c.maxBytes {
+	if !c.Fits(int64(len(data))) {
 		return
 	}
+	size := int64(len(data)) + entryOverhead
 	for _, el := range o.cached {
 		if el.Value.(*entry).key == k {
 			return
@@ -240,6 +240,23 @@ func (c *Ranges) evict(el *list.Element) {
 	o.cached = slices.DeleteFunc(o.cached, func(x *list.Element) bool { return x == el })
 	c.dropIfEmpty(e.key.Object, o)
 	c.bytes -= int64(len(e.data)) + entryOverhead
+}
+
+// Fits reports whether a range of n bytes would be kept.
+func (c *Ranges) Fits(n int64) bool { return n+entryOverhead <= c.maxBytes }
+
+// Put caches data as the bytes of k, as a finished load would: for an
+// object the caller already holds whole, so that reads of it need no GET.
+// data must not be modified afterwards.
+func (c *Ranges) Put(k Key, data []byte) {
+	if int64(len(data)) != k.Len {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o := c.object(k.Object)
+	c.add(o, k, data)
+	c.dropIfEmpty(k.Object, o)
 }
 
 // Stats returns how many ranges and bytes (overhead included) are cached.
