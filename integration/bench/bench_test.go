@@ -82,9 +82,10 @@ func TestBenchSmoke(t *testing.T) {
 		if l == nil {
 			t.Fatal("a load is missing from the report")
 		}
-		produced := l.Full.Records + l.Half.Records
-		if l.Full.Records == 0 || l.Half.Records == 0 || l.Full.Failed+l.Half.Failed != 0 {
-			t.Errorf("%s: produced %d and %d records, %d failed", l.Broker, l.Full.Records, l.Half.Records, l.Full.Failed+l.Half.Failed)
+		produced := l.Full.Records + l.Half.Records + l.Alone.Records
+		if failed := l.Full.Failed + l.Half.Failed + l.Alone.Failed; l.Full.Records == 0 || l.Half.Records == 0 ||
+			l.Alone.Records == 0 || failed != 0 {
+			t.Errorf("%s: produced %d, %d and %d records, %d failed", l.Broker, l.Full.Records, l.Half.Records, l.Alone.Records, failed)
 		}
 		// Replay stops at --duration, so it may not reach the end.
 		if l.ReplayRecords == 0 || l.ConsumeErrors != 0 {

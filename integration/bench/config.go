@@ -61,7 +61,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.StringVar(&c.AgentHTTP, prefix+"agent-http", "", "Metrics address (host:port) of the agent given by --agent, for the cost figures.")
 	f.BoolVar(&c.SkipKfake, prefix+"skip-kfake", false, "Do not run the load against franz-go's in-memory kfake broker.")
 	f.BoolVar(&c.SkipCeiling, prefix+"skip-ceiling", false, "Do not measure raw S3 PUT and GET throughput.")
-	f.StringVar(&c.AgentProfile, prefix+"agent-profile", "", "Write a CPU profile of the agent, taken during the full-load phase, to this path, and one of the start of replay to this path with .replay added.")
+	f.StringVar(&c.AgentProfile, prefix+"agent-profile", "", "Write a CPU profile of the agent, taken during the full-load phase, to this path, one of producers alone to this path with .alone added, and one of the start of replay with .replay added.")
 	c.Produce.RegisterFlags(prefix, f)
 }
 

@@ -37,9 +37,9 @@ type Cost struct {
 	TailFetches                float64 `json:"tail_fetches"`
 	ReplayFetches              float64 `json:"replay_fetches"`
 
-	// The agent process, from /proc: CPU per GiB produced (with the tail
-	// consumers it served meanwhile) and per GiB replayed; peak RSS of the
-	// agent that took the produce load and of the one that served replay.
+	// The agent process, from /proc: CPU per GiB produced by producers
+	// alone and per GiB replayed; peak RSS of the agent that took the
+	// produce load and of the one that served replay.
 	CPUSecPerGiB       float64 `json:"cpu_sec_per_gib_produced"`
 	ReplayCPUSecPerGiB float64 `json:"cpu_sec_per_gib_replayed"`
 	PeakRSSBytes       int64   `json:"peak_rss_bytes"`
@@ -50,13 +50,34 @@ type Cost struct {
 	// and "bench" for the producer and consumer clients: on a small
 	// machine they compete for the same cores.
 	FullLoadCores map[string]float64 `json:"full_load_cores,omitempty"`
+	// AloneCPUSecPerGiB and ReplayCPUSecPerGiBBy are each process's CPU
+	// seconds per GiB produced by producers alone and per GiB replayed,
+	// named as in FullLoadCores: what the clients and the S3 server cost
+	// bounds what any broker could do on these cores.
+	AloneCPUSecPerGiB    map[string]float64 `json:"alone_cpu_sec_per_gib,omitempty"`
+	ReplayCPUSecPerGiBBy map[string]float64 `json:"replay_cpu_sec_per_gib_by,omitempty"`
+}
+
+// boundMBps is the MB/s that cores could carry if the agent cost nothing
+// and every other process cost what bySecPerGiB says; 0 if unknown.
+func boundMBps(cores int, bySecPerGiB map[string]float64) float64 {
+	var sum float64
+	for name, v := range bySecPerGiB {
+		if name != agentName {
+			sum += v
+		}
+	}
+	if sum <= 0 {
+		return 0
+	}
+	return float64(cores) / sum * gib / 1e6
 }
 
 // costOf turns the snapshots of runLoad (indexed by atStart and the other
 // marks) into cost figures. produced is the bytes of record values answered
-// in the full-load and half-load phases, tail what the consumers read from
-// the start to the end of the idle window, replayed what replay read.
-func costOf(s [numMarks]snapshot, produced, tail, replayed int64) *Cost {
+// by each mark, tail what the consumers read from the start to the end of
+// the idle window, replayed what replay read.
+func costOf(s [numMarks]snapshot, produced [numMarks]int64, tail, replayed int64) *Cost {
 	c := &Cost{Metrics: s[atStart].metrics && s[afterReplay].metrics, Proc: s[atStart].proc && s[afterReplay].proc,
 		Redis: s[atStart].redis != nil && s[afterReplay].redis != nil}
 	perGiB := func(n float64, bytes int64) float64 {
@@ -87,10 +108,24 @@ func costOf(s [numMarks]snapshot, produced, tail, replayed int64) *Cost {
 			c.FullLoadCores[name] = (cpu - s[s0].cpuBy[name]).Seconds() / d.Seconds()
 		}
 	}
+	byProc := func(a, b snapshot, bytes int64) map[string]float64 {
+		if bytes <= 0 || len(a.cpuBy) == 0 {
+			return nil
+		}
+		m := map[string]float64{}
+		for name, cpu := range b.cpuBy {
+			if before, ok := a.cpuBy[name]; ok && cpu >= before {
+				m[name] = perGiB((cpu - before).Seconds(), bytes)
+			}
+		}
+		return m
+	}
+	c.AloneCPUSecPerGiB = byProc(s[idle], s[prodOnly], produced[prodOnly]-produced[idle])
+	c.ReplayCPUSecPerGiBBy = byProc(s[r0], s[r1], replayed)
 	if c.Metrics {
 		c.Flushes = s[half].flushes - s[s0].flushes
 		puts := s[half].puts - s[s0].puts
-		c.PutsPerGiB, c.PutsPerAgentSec = perGiB(puts, produced), perSec(puts, s[s0], s[half])
+		c.PutsPerGiB, c.PutsPerAgentSec = perGiB(puts, produced[half]-produced[s0]), perSec(puts, s[s0], s[half])
 		gets := s[idle].gets - s[s0].gets
 		c.TailGetsPerGiB, c.TailGetsPerAgentSec = perGiB(gets, tail), perSec(gets, s[s0], s[idle])
 		gets = s[r1].gets - s[r0].gets
@@ -109,7 +144,7 @@ func costOf(s [numMarks]snapshot, produced, tail, replayed int64) *Cost {
 	}
 	if c.Proc {
 		cpu := func(a, b snapshot) float64 { return (b.cpu - a.cpu).Seconds() }
-		c.CPUSecPerGiB = perGiB(cpu(s[s0], s[half]), produced)
+		c.CPUSecPerGiB = perGiB(cpu(s[idle], s[prodOnly]), produced[prodOnly]-produced[idle])
 		c.ReplayCPUSecPerGiB = perGiB(cpu(s[r0], s[r1]), replayed)
 		c.PeakRSSBytes, c.ReplayPeakRSSBytes = s[prodOnly].hwm, s[r1].hwm
 	}

@@ -35,6 +35,9 @@ type Load struct {
 	Topic         string  `json:"topic"`
 	Full          Phase   `json:"full_load"`
 	Half          Phase   `json:"half_load"`
+	// Alone is full load with no consumer: what the broker absorbs, to
+	// set beside what the S3 server absorbs alone.
+	Alone         Phase   `json:"producers_alone"`
 	ReplayMBps    float64 `json:"replay_mb_per_sec"`
 	ReplayRecords int64   `json:"replay_records"`
 	ReplaySeconds float64 `json:"replay_seconds"`
@@ -48,16 +51,16 @@ const (
 	afterFull               // right after full load
 	afterHalf               // after half load and the consumers' catch-up
 	afterIdle               // after the consumers idled at the tail
-	afterProduceOnly        // after the produce-only window
+	afterProduceOnly        // after full load without consumers
 	beforeReplay            // on the replay agent, before replay
 	afterReplay
 	numMarks
 )
 
 // runLoad creates a topic, runs the full-load and half-load phases with
-// consumers at the tail, lets them idle at the tail, produces without
-// consumers for a moment (the cost of a flush alone), then replays the topic
-// from the start.
+// consumers at the tail, lets them idle at the tail, produces at full load
+// without consumers (what the broker absorbs, and what a flush costs
+// alone), then replays the topic from the start.
 func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, error) {
 	res := &Load{Broker: t.name, Topic: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	if err := createTopic(ctx, t.seeds(), res.Topic, cfg.Partitions); err != nil {
@@ -119,12 +122,15 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	}
 	cons.stop()
 	res.ConsumeErrors = cons.errs.Load()
-	if t.obs != nil {
-		// Consumers that fell behind the tail read the index in Redis;
-		// without them, Redis sees only what flushes cost.
-		if _, err := prods.run(ctx, prog, t.name+": produce only", idleWindow, half, new(consumers)); err != nil {
-			return nil, err
-		}
+	// Consumers that fell behind the tail read the index in Redis and
+	// compete for the cores; without them Redis and the agent's CPU see
+	// only what producing costs.
+	aloneProfiled := profileAgentTo(ctx, cfg, t.obs, cfg.Duration/2-time.Second, ".alone")
+	if res.Alone, err = prods.run(ctx, prog, t.name+": producers alone", cfg.Duration/2, float64(cfg.Rate), new(consumers)); err != nil {
+		return nil, err
+	}
+	if err := <-aloneProfiled; err != nil {
+		return nil, err
 	}
 	if err := mark(afterProduceOnly); err != nil {
 		return nil, err
@@ -152,7 +158,7 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 		return nil, err
 	}
 	if t.obs != nil {
-		res.Cost = costOf(snaps, produced[afterHalf]-produced[atStart], consumed[afterIdle]-consumed[atStart], replayed.bytes)
+		res.Cost = costOf(snaps, produced, consumed[afterIdle]-consumed[atStart], replayed.bytes)
 	}
 	return res, nil
 }

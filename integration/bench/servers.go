@@ -48,6 +48,9 @@ type servers struct {
 
 // startServers starts what cfg does not name. On error it stops what it
 // started.
+// agentName names the agent among the processes the bench watches.
+const agentName = "sluice agent"
+
 func startServers(ctx context.Context, cfg Config, agentBin string) (_ *servers, err error) {
 	dir, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {
@@ -219,7 +222,7 @@ func (s *servers) startAgent(ctx context.Context) error {
 			// measures rather than judges its durability.
 			args = append(args, "--accept-redis-data-loss")
 		}
-		c, err := startChild("sluice agent", s.agentBin, s.agentEnv, args...)
+		c, err := startChild(agentName, s.agentBin, s.agentEnv, args...)
 		if err != nil {
 			return err
 		}
