@@ -33,7 +33,7 @@ func TestKeptObjectIsReadWithoutGet(t *testing.T) {
 	object := []byte("0123456789")
 	counting.Upload(t.Context(), "obj", object)
 	r := NewReader(counting, 1<<20)
-	if !r.Keep("obj", object) {
+	if !r.Keep("obj", object, nil) {
 		t.Fatal("Keep refused an object that fits")
 	}
 	got, err := r.Read(t.Context(), "obj", 2, 3)
@@ -45,7 +45,7 @@ func TestKeptObjectIsReadWithoutGet(t *testing.T) {
 	}
 
 	small := NewReader(counting, 8)
-	if small.Keep("obj", []byte("0123456789")) {
+	if small.Keep("obj", []byte("0123456789"), nil) {
 		t.Fatal("Keep kept an object larger than the cache")
 	}
 	if _, err := small.Read(t.Context(), "obj", 2, 3); err != nil {

@@ -58,8 +58,10 @@ type Deps struct {
 	// Uploaded, when set, is handed each object right after its upload and
 	// before its commit, so that the read path can serve it without a
 	// GET. When it returns true it keeps the slice, which the buffer then
-	// never touches again; otherwise the slice is reused.
-	Uploaded func(key string, object []byte) (kept bool)
+	// never touches again unless given it back through reuse (to be called
+	// only once nothing holds the slice, and without blocking); otherwise
+	// the slice is reused at once.
+	Uploaded func(key string, object []byte, reuse func([]byte)) (kept bool)
 	// NewKey returns an object key never returned before.
 	NewKey func() string
 	Logger *slog.Logger

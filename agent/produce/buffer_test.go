@@ -174,7 +174,7 @@ func TestUploadedGetsEachObjectBeforeItsCommit(t *testing.T) {
 		cfg.FlushBytes = 10
 		seen := map[string]int{} // key -> commits made when it was handed over
 		var objects, copies [][]byte
-		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys(), Uploaded: func(key string, object []byte) bool {
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys(), Uploaded: func(key string, object []byte, _ func([]byte)) bool {
 			seen[key] = lg.count()
 			objects, copies = append(objects, object), append(copies, bytes.Clone(object))
 			return true

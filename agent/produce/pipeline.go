@@ -127,7 +127,7 @@ func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, at
 		return c, true, fmt.Errorf("%w: uploading %s: %w", ErrFlushFailed, f.key, err)
 	}
 	if up := pl.buf.deps.Uploaded; up != nil {
-		kept = up(f.key, buf.Bytes())
+		kept = up(f.key, buf.Bytes(), pl.recycle)
 	}
 	return c, true, nil
 }
@@ -173,6 +173,16 @@ func (pl *pipeline) reuse(buf *bytes.Buffer) {
 	select {
 	case pl.encoded <- buf:
 	default:
+	}
+}
+
+// recycle takes back an object buffer that Uploaded kept, unless the upload
+// slots and the free list already hold as many buffers as there are slots:
+// a kept buffer stands in for one of those, and keeping more would add an
+// idle flush-sized buffer per slot to what the cache holds.
+func (pl *pipeline) recycle(b []byte) {
+	if len(pl.uploads)+len(pl.encoded) < cap(pl.uploads) {
+		pl.reuse(bytes.NewBuffer(b[:0]))
 	}
 }
 

@@ -85,13 +85,15 @@ func newLogger() *slog.Logger {
 // set), so the collector works harder as the agent nears it instead of
 // letting the heap double between cycles. The aim is a resident size under
 // the produce buffer plus 256 MiB: the heap, fetch cache included, may take
-// the buffer plus 192 MiB, leaving 64 MiB for stacks and the runtime; a
-// fetch cache larger than the default raises it.
+// the buffer plus 176 MiB, leaving 80 MiB for stacks, the runtime and heap
+// the collector has freed but not yet returned (flushed objects kept in the
+// fetch cache turn over 8 MiB at a time); a fetch cache larger than the
+// default raises it.
 func limitMemory(cfg agent.Config, log *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := cfg.Produce.BufferBytes + max(cfg.FetchCacheBytes, 64<<20) + 128<<20
+	limit := cfg.Produce.BufferBytes + max(cfg.FetchCacheBytes, 64<<20) + 112<<20
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit set", "bytes", limit)
 }

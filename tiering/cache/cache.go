@@ -51,6 +51,10 @@ type object struct {
 type entry struct {
 	key  Key
 	data []byte
+	// recycle, set by Put, gets data back at eviction if no read was ever
+	// served from it: only then can nothing hold a slice of it.
+	recycle func([]byte)
+	served  bool
 }
 
 // A Load is one range being read, or already read: the bytes of every range
@@ -180,6 +184,7 @@ func (c *Ranges) covering(k Key) *Load {
 	for _, el := range o.cached {
 		if e := el.Value.(*entry); e.key.Contains(k) {
 			c.order.MoveToFront(el)
+			e.served = true
 			return &Load{key: e.key, done: closed, data: e.data}
 		}
 	}
@@ -215,23 +220,25 @@ func (c *Ranges) dropIfEmpty(name string, o *object) {
 }
 
 // add stores data for k, evicting the least recently used ranges to stay
-// within the bound. A range larger than the whole cache is not stored. The
-// caller holds c.mu.
-func (c *Ranges) add(o *object, k Key, data []byte) {
+// within the bound, and returns its element, or nil when k was cached
+// already or is larger than the whole cache. The caller holds c.mu.
+func (c *Ranges) add(o *object, k Key, data []byte) *list.Element {
 	if !c.Fits(int64(len(data))) {
-		return
+		return nil
 	}
 	size := int64(len(data)) + entryOverhead
 	for _, el := range o.cached {
 		if el.Value.(*entry).key == k {
-			return
+			return nil
 		}
 	}
-	o.cached = append(o.cached, c.order.PushFront(&entry{key: k, data: data}))
+	el := c.order.PushFront(&entry{key: k, data: data})
+	o.cached = append(o.cached, el)
 	c.bytes += size
 	for c.bytes > c.maxBytes {
 		c.evict(c.order.Back())
 	}
+	return el
 }
 
 func (c *Ranges) evict(el *list.Element) {
@@ -240,6 +247,9 @@ func (c *Ranges) evict(el *list.Element) {
 	o.cached = slices.DeleteFunc(o.cached, func(x *list.Element) bool { return x == el })
 	c.dropIfEmpty(e.key.Object, o)
 	c.bytes -= int64(len(e.data)) + entryOverhead
+	if e.recycle != nil && !e.served {
+		e.recycle(e.data)
+	}
 }
 
 // Fits reports whether a range of n bytes would be kept.
@@ -247,15 +257,19 @@ func (c *Ranges) Fits(n int64) bool { return n+entryOverhead <= c.maxBytes }
 
 // Put caches data as the bytes of k, as a finished load would: for an
 // object the caller already holds whole, so that reads of it need no GET.
-// data must not be modified afterwards.
-func (c *Ranges) Put(k Key, data []byte) {
+// data must not be modified afterwards. When recycle is set and no read was
+// served from data by the time it is evicted, recycle gets it back for
+// reuse; it runs under the cache's lock and must not block.
+func (c *Ranges) Put(k Key, data []byte, recycle func([]byte)) {
 	if int64(len(data)) != k.Len {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o := c.object(k.Object)
-	c.add(o, k, data)
+	if el := c.add(o, k, data); el != nil {
+		el.Value.(*entry).recycle = recycle
+	}
 	c.dropIfEmpty(k.Object, o)
 }
 

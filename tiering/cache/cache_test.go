@@ -229,3 +229,22 @@ func TestLoadOfWrongLengthFails(t *testing.T) {
 		t.Fatal("a short load was cached")
 	}
 }
+
+// TestPutRecyclesOnlyUnreadRanges: an evicted Put range goes back to its
+// owner only if no read was served from it, since a reader may still hold a
+// slice of one that was.
+func TestPutRecyclesOnlyUnreadRanges(t *testing.T) {
+	c := New(2 * (10 + entryOverhead))
+	var recycled []string
+	recycle := func(b []byte) { recycled = append(recycled, string(b)) }
+	c.Put(Key{Object: "read", Len: 10}, []byte("0123456789"), recycle)
+	c.Put(Key{Object: "unread", Len: 10}, []byte("abcdefghij"), recycle)
+	if got, err := c.Get(t.Context(), Key{Object: "read", Pos: 2, Len: 3}, nil); err != nil || string(got) != "234" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	c.Put(Key{Object: "third", Len: 10}, []byte("klmnopqrst"), recycle)  // evicts "unread", the least recently used
+	c.Put(Key{Object: "fourth", Len: 10}, []byte("uvwxyz0123"), recycle) // evicts "read"
+	if len(recycled) != 1 || recycled[0] != "abcdefghij" {
+		t.Fatalf("recycled %q, want only the range no read was served from", recycled)
+	}
+}

@@ -11,6 +11,9 @@
 //     request is served by any cached or loading range that contains it,
 //     and finding that and registering a new load happen under one lock. A
 //     caller that cancels does not cancel the load for the others.
+//   - A range added with Put is handed back to its owner at eviction only
+//     if no read was ever served from it: otherwise a reader may still
+//     hold a slice of it.
 //
 // Requests are matched by containment, so one load of a wide span (Acquire
 // with a merge) serves every narrower request inside it: the read path GETs
