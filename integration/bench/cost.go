@@ -17,6 +17,9 @@ type Cost struct {
 	// Consumers at the tail during both produce phases and the idle window.
 	TailGetsPerGiB      float64 `json:"tail_gets_per_gib"`
 	TailGetsPerAgentSec float64 `json:"tail_gets_per_agent_sec"`
+	// Compactions in the full-load, half-load and producers-alone phases
+	// (with the catch-up and idle between them) and in replay.
+	Compactions [4]float64 `json:"compactions"`
 	// Replay through a fresh agent (cold cache) when the bench started it.
 	ReplayGetsPerGiB      float64 `json:"replay_gets_per_gib"`
 	ReplayGetsPerAgentSec float64 `json:"replay_gets_per_agent_sec"`
@@ -124,6 +127,8 @@ func costOf(s [numMarks]snapshot, produced [numMarks]int64, tail, replayed int64
 	c.ReplayCPUSecPerGiBBy = byProc(s[r0], s[r1], replayed)
 	if c.Metrics {
 		c.Flushes = s[half].flushes - s[s0].flushes
+		c.Compactions = [4]float64{s[full].compactions - s[s0].compactions, s[half].compactions - s[full].compactions,
+			s[prodOnly].compactions - s[half].compactions, s[r1].compactions - s[r0].compactions}
 		puts := s[half].puts - s[s0].puts
 		c.PutsPerGiB, c.PutsPerAgentSec = perGiB(puts, produced[half]-produced[s0]), perSec(puts, s[s0], s[half])
 		gets := s[idle].gets - s[s0].gets

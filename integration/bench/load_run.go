@@ -31,10 +31,10 @@ type target struct {
 
 // Load is the result of one load against one broker.
 type Load struct {
-	Broker        string  `json:"broker"`
-	Topic         string  `json:"topic"`
-	Full          Phase   `json:"full_load"`
-	Half          Phase   `json:"half_load"`
+	Broker string `json:"broker"`
+	Topic  string `json:"topic"`
+	Full   Phase  `json:"full_load"`
+	Half   Phase  `json:"half_load"`
 	// Alone is full load with no consumer: what the broker absorbs, to
 	// set beside what the S3 server absorbs alone.
 	Alone         Phase   `json:"producers_alone"`

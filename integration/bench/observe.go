@@ -27,6 +27,9 @@ type snapshot struct {
 	flushes  float64 // sluice_produce_flushes_total
 	fetches  float64 // sluice_agent_requests_total{api="Fetch"}
 	produces float64 // {api="Produce"}
+	// compactions is sluice_agent_compactions_total: compaction competes
+	// for the same cores and memory, so a phase it fell in is told.
+	compactions float64
 	// From /proc, for an agent the bench started.
 	proc bool
 	cpu  time.Duration // utime + stime
@@ -57,6 +60,7 @@ func (o *observer) snapshot(ctx context.Context) (snapshot, error) {
 		s.flushes = sumMetric(text, "sluice_produce_flushes_total")
 		s.fetches = sumMetric(text, "sluice_agent_requests_total", `api="Fetch"`)
 		s.produces = sumMetric(text, "sluice_agent_requests_total", `api="Produce"`)
+		s.compactions = sumMetric(text, "sluice_agent_compactions_total")
 	}
 	if o.srv.agent != nil {
 		var err error

@@ -143,6 +143,8 @@ func (r *Report) printCost(row func(...string), c *Cost, cores int) {
 		row("S3 GETs per GiB tail / replay", fmt.Sprintf("%s / %s", f1(c.TailGetsPerGiB), f1(c.ReplayGetsPerGiB)), "", "")
 		row("S3 GETs per agent-s tail / replay", fmt.Sprintf("%s / %s", f1(c.TailGetsPerAgentSec), f1(c.ReplayGetsPerAgentSec)), "", "")
 		row("S3 HEADs per GiB replayed", f1(c.ReplayHeadsPerGiB), "", "")
+		row("compactions full / half / alone / replay", fmt.Sprintf("%.0f / %.0f / %.0f / %.0f",
+			c.Compactions[0], c.Compactions[1], c.Compactions[2], c.Compactions[3]), "", "")
 	}
 	if c.Metrics && c.Redis {
 		row("Redis scripts per flush (commands they ran)", fmt.Sprintf("%s (%s)", f2(c.RedisScriptsPerFlush), f2(c.RedisPerFlush)), "", "")
