@@ -16,7 +16,9 @@
 //     entries from commit notifications, and a read-ahead of the index for
 //     readers behind the tail; a Fetch first prefetches every range its
 //     partitions will want (01_fetch.go), then read.go reads them in request
-//     order and writes assigned offsets into batch headers.
+//     order and writes assigned offsets into batch headers. Each object
+//     this agent flushes enters the fetch cache on upload (server.go), so
+//     its consumers at the tail read without a GET.
 //   - The fleet (fleet.go): the agent registers in the store with a
 //     heartbeat that expires, lists the live agents as brokers, and picks
 //     partition leaders and group coordinators over them by rendezvous
