@@ -86,6 +86,14 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 		resp.Topics = append(resp.Topics, rt)
 	}
 
+	// The batches hold the records now; the request keeps the response's
+	// slot until it is answered and must not keep the records alive as
+	// well, so that the buffer can let them go once they are encoded.
+	for i := range req.Topics {
+		for j := range req.Topics[i].Partitions {
+			req.Topics[i].Partitions[j].Records = nil
+		}
+	}
 	if req.Acks == 0 {
 		s.done <- outcome{skip: true}
 		if len(batches) > 0 {

@@ -60,6 +60,18 @@ func (f *flush) add(p *pending) {
 	}
 }
 
+// release drops the flush's references to its batches' bytes once they are
+// encoded: while the upload runs, the produce requests they came from can
+// then be collected, and a flush is held once, not twice. Its bytes stay
+// counted against BufferBytes until it is answered.
+func (f *flush) release() {
+	for _, p := range f.waiters {
+		for i := range p.batches {
+			p.batches[i].Data = nil
+		}
+	}
+}
+
 // finish hands every waiter its results, or err for all of them.
 func (f *flush) finish(err error) {
 	for _, p := range f.waiters {

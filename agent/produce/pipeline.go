@@ -117,6 +117,7 @@ func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, at
 	if err != nil {
 		return c, false, err
 	}
+	f.release()
 	ctx, cancel := context.WithTimeout(ctx, pl.buf.cfg.UploadTimeout)
 	defer cancel()
 	// The bucket keeps nothing of data once Upload returns, so the buffer
