@@ -65,6 +65,9 @@ type Servers struct {
 	StartedRedis bool   `json:"started_redis"`
 	StartedS3    bool   `json:"started_s3"`
 	StartedAgent bool   `json:"started_agent"`
+	// S3LimitMBps is what the throttle let through each way between the
+	// agent and the S3 server; 0 when there was none.
+	S3LimitMBps float64 `json:"s3_limit_mb_per_sec,omitempty"`
 }
 
 // Run measures the S3 ceiling, then the load against Sluice, then against
@@ -94,6 +97,10 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
 		if rep.Ceiling, err = runCeiling(ctx, srv.s3, prog, cfg.Produce.FlushBytes, cfg.Produce.Uploads, cfg.Consumers, half); err != nil {
 			return nil, fmt.Errorf("measuring the S3 ceiling: %w", err)
 		}
+	}
+	if srv.throttle != nil && rep.Ceiling != nil {
+		rep.Servers.S3LimitMBps = rep.Ceiling.PutMBps * cfg.S3Speed
+		srv.throttle.setRate(rep.Servers.S3LimitMBps * 1e6)
 	}
 	t := target{name: "sluice", seeds: func() string { return srv.agentAddr }, obs: &observer{srv: srv}}
 	if srv.agent != nil {

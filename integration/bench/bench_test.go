@@ -109,3 +109,38 @@ func TestBenchSmoke(t *testing.T) {
 		t.Errorf("JSON report does not read back (%v):\n%s", err, data)
 	}
 }
+
+// TestBenchSlowS3 runs the bench briefly with the agent's S3 slowed to a
+// tenth of its raw PUT throughput and a small produce buffer, so that the
+// buffer fills: producers wait, nothing fails, and the agent lives on.
+func TestBenchSlowS3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: the bench starts redis-server, versitygw and an agent")
+	}
+	testenv.Need(t, "redis-server")
+	testenv.Need(t, "versitygw")
+
+	var cfg bench.Config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	cfg.RegisterFlags("", fs)
+	args := []string{"--duration=2s", "--partitions=4", "--producers=2", "--consumers=2", "--skip-kfake",
+		"--flush-bytes=1048576", "--buffer-bytes=4194304", "--s3-speed=0.1"}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	rep, err := bench.Run(ctx, cfg, bench.Deps{AgentBinary: sluiceBin, Out: &out, Progress: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(out.String())
+	if rep.Servers.S3LimitMBps <= 0 || !strings.Contains(out.String(), "S3 slowed") {
+		t.Errorf("S3 limit = %v MB/s, want one set and reported", rep.Servers.S3LimitMBps)
+	}
+	l := rep.Sluice
+	if failed := l.Full.Failed + l.Half.Failed + l.Alone.Failed; l.Full.Records == 0 || failed != 0 || l.ConsumeErrors != 0 {
+		t.Errorf("slowed S3: %d records answered in full load, %d failed, %d consume errors", l.Full.Records, failed, l.ConsumeErrors)
+	}
+}

@@ -32,6 +32,11 @@ type Config struct {
 	// AgentHTTP is the /metrics address of the agent given by Agent.
 	AgentHTTP string `yaml:"agent_http" json:"agent_http"`
 
+	// S3Speed below 1 puts the agent's S3 traffic through a proxy that
+	// passes this share of the raw PUT throughput the ceiling measured,
+	// each way: an S3 that cannot absorb the load.
+	S3Speed float64 `yaml:"s3_speed" json:"s3_speed"`
+
 	SkipKfake   bool `yaml:"skip_kfake" json:"skip_kfake"`
 	SkipCeiling bool `yaml:"skip_ceiling" json:"skip_ceiling"`
 	// AgentProfile, when set, is where a CPU profile of the agent taken
@@ -59,6 +64,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.StringVar(&c.Bucket, prefix+"bucket", "", "Use this bucket (s3://BUCKET?region=R&endpoint=URL&path_style=true) instead of starting versitygw.")
 	f.StringVar(&c.Agent, prefix+"agent", "", "Load this running agent (host:port) instead of starting one.")
 	f.StringVar(&c.AgentHTTP, prefix+"agent-http", "", "Metrics address (host:port) of the agent given by --agent, for the cost figures.")
+	f.Float64Var(&c.S3Speed, prefix+"s3-speed", 1, "Slow the agent's S3 down to this share of the raw PUT throughput the ceiling measures (0.1: a tenth), through a throttling proxy; 1 is full speed.")
 	f.BoolVar(&c.SkipKfake, prefix+"skip-kfake", false, "Do not run the load against franz-go's in-memory kfake broker.")
 	f.BoolVar(&c.SkipCeiling, prefix+"skip-ceiling", false, "Do not measure raw S3 PUT and GET throughput.")
 	f.StringVar(&c.AgentProfile, prefix+"agent-profile", "", "Write a CPU profile of the agent, taken during the full-load phase, to this path, one of producers alone to this path with .alone added, and one of the start of replay with .replay added.")
@@ -96,6 +102,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Agent != "" && c.AgentProfile != "" && c.AgentHTTP == "" {
 		errs = append(errs, errors.New("--agent-profile with --agent needs --agent-http"))
+	}
+	if c.S3Speed <= 0 || c.S3Speed > 1 {
+		errs = append(errs, errors.New("--s3-speed must be in (0, 1]"))
+	}
+	if c.S3Speed < 1 && (c.Bucket != "" || c.Agent != "" || c.SkipCeiling) {
+		errs = append(errs, errors.New("--s3-speed below 1 needs the bench's own S3 server and agent, and the ceiling it is a share of"))
 	}
 	if err := c.Produce.Validate(); err != nil {
 		errs = append(errs, err)

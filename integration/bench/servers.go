@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,16 +42,20 @@ type servers struct {
 	agentEnv  []string
 	ownRedis  bool
 
+	// throttle, when Config.S3Speed is below 1, stands between the agent
+	// and the S3 server; the ceiling goes around it.
+	throttle *throttle
+
 	agent     *child // nil when Config.Agent names a running agent
 	agentAddr string
 	agentHTTP string
 }
 
-// startServers starts what cfg does not name. On error it stops what it
-// started.
 // agentName names the agent among the processes the bench watches.
 const agentName = "sluice agent"
 
+// startServers starts what cfg does not name. On error it stops what it
+// started.
 func startServers(ctx context.Context, cfg Config, agentBin string) (_ *servers, err error) {
 	dir, err := os.MkdirTemp("", "sluice-bench-")
 	if err != nil {
@@ -69,7 +74,7 @@ func startServers(ctx context.Context, cfg Config, agentBin string) (_ *servers,
 		}
 	}
 	if s.bucketURL == "" && s.agentAddr == "" {
-		if err := s.startS3(ctx); err != nil {
+		if err := s.startS3(ctx, cfg.S3Speed < 1); err != nil {
 			return nil, err
 		}
 	} else if s.bucketURL != "" {
@@ -149,8 +154,9 @@ func (s *servers) startRedis(ctx context.Context) error {
 }
 
 // startS3 runs versitygw on its posix backend and creates the bucket through
-// the S3 API, as any client would.
-func (s *servers) startS3(ctx context.Context) error {
+// the S3 API, as any client would. With throttled, the agent is given the
+// address of a throttle in front of it.
+func (s *servers) startS3(ctx context.Context, throttled bool) error {
 	bin, err := findBinary("versitygw")
 	if err != nil {
 		return err
@@ -183,7 +189,14 @@ func (s *servers) startS3(ctx context.Context) error {
 	if _, err := cl.CreateBucket(ctx, &awss3.CreateBucketInput{Bucket: aws.String(s3Bucket)}); err != nil {
 		return fmt.Errorf("creating bucket %s on versitygw: %w", s3Bucket, err)
 	}
-	s.bucketURL = fmt.Sprintf("s3://%s?region=%s&endpoint=%s&path_style=true", s3Bucket, s3Region, s.s3.endpoint)
+	endpoint := s.s3.endpoint
+	if throttled {
+		if s.throttle, err = startThrottle(strings.TrimPrefix(endpoint, "http://")); err != nil {
+			return fmt.Errorf("starting the S3 throttle: %w", err)
+		}
+		endpoint = "http://" + s.throttle.addr()
+	}
+	s.bucketURL = fmt.Sprintf("s3://%s?region=%s&endpoint=%s&path_style=true", s3Bucket, s3Region, endpoint)
 	s.agentEnv = []string{"AWS_ACCESS_KEY_ID=" + s3Access, "AWS_SECRET_ACCESS_KEY=" + s3Secret,
 		"AWS_REGION=" + s3Region, "AWS_EC2_METADATA_DISABLED=true",
 		// A session token, profile or endpoint from the shell would be
@@ -255,6 +268,9 @@ func (s *servers) restartAgent(ctx context.Context) error {
 func (s *servers) close() {
 	for i := len(s.children) - 1; i >= 0; i-- {
 		_ = s.children[i].stop()
+	}
+	if s.throttle != nil {
+		s.throttle.close()
 	}
 	_ = os.RemoveAll(s.dir)
 }
