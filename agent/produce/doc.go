@@ -13,7 +13,9 @@
 //   - One object, so one PUT, per flush, whatever the number of partitions
 //     or producers; one commit per flush.
 //   - Memory is bounded by BufferBytes: an Append waits for room and gives
-//     up with ErrBufferFull at its deadline.
+//     up with ErrBufferFull at its deadline. A flush is held once: its
+//     batches' bytes are let go when it is encoded, though they count until
+//     it is answered.
 //   - When a flush fails, every flush sealed before the failure was seen
 //     fails too, without committing: no producer gets a later batch
 //     committed after an earlier one was lost. A flush that a sharded store

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/sluicehq/sluice/agent/produce"
@@ -31,6 +32,13 @@ type Config struct {
 	Agent  string `yaml:"agent" json:"agent"`
 	// AgentHTTP is the /metrics address of the agent given by Agent.
 	AgentHTTP string `yaml:"agent_http" json:"agent_http"`
+
+	// AgentArgs are more flags for the agent the bench starts, split on
+	// spaces; TopicConfigs are configs (key=value, comma-separated) of the
+	// bench's topics. A long run uses them to keep the data on disk in
+	// bounds: a short retention.ms and --object-grace.
+	AgentArgs    string `yaml:"agent_args" json:"agent_args,omitempty"`
+	TopicConfigs string `yaml:"topic_configs" json:"topic_configs,omitempty"`
 
 	// S3Speed below 1 puts the agent's S3 traffic through a proxy that
 	// passes this share of the raw PUT throughput the ceiling measured,
@@ -64,6 +72,8 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.StringVar(&c.Bucket, prefix+"bucket", "", "Use this bucket (s3://BUCKET?region=R&endpoint=URL&path_style=true) instead of starting versitygw.")
 	f.StringVar(&c.Agent, prefix+"agent", "", "Load this running agent (host:port) instead of starting one.")
 	f.StringVar(&c.AgentHTTP, prefix+"agent-http", "", "Metrics address (host:port) of the agent given by --agent, for the cost figures.")
+	f.StringVar(&c.AgentArgs, prefix+"agent-args", "", "More flags for the agent the bench starts, space-separated (e.g. \"--object-grace=1m --maintenance-interval=10s\").")
+	f.StringVar(&c.TopicConfigs, prefix+"topic-configs", "", "Configs of the bench's topics, as key=value pairs separated by commas (e.g. retention.ms=120000).")
 	f.Float64Var(&c.S3Speed, prefix+"s3-speed", 1, "Slow the agent's S3 down to this share of the raw PUT throughput the ceiling measures (0.1: a tenth), through a throttling proxy; 1 is full speed.")
 	f.BoolVar(&c.SkipKfake, prefix+"skip-kfake", false, "Do not run the load against franz-go's in-memory kfake broker.")
 	f.BoolVar(&c.SkipCeiling, prefix+"skip-ceiling", false, "Do not measure raw S3 PUT and GET throughput.")
@@ -103,6 +113,12 @@ func (c *Config) Validate() error {
 	if c.Agent != "" && c.AgentProfile != "" && c.AgentHTTP == "" {
 		errs = append(errs, errors.New("--agent-profile with --agent needs --agent-http"))
 	}
+	if _, err := c.topicConfigs(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.AgentArgs != "" && c.Agent != "" {
+		errs = append(errs, errors.New("--agent-args is for an agent the bench starts, not one given with --agent"))
+	}
 	if c.S3Speed <= 0 || c.S3Speed > 1 {
 		errs = append(errs, errors.New("--s3-speed must be in (0, 1]"))
 	}
@@ -113,4 +129,20 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// topicConfigs parses TopicConfigs.
+func (c *Config) topicConfigs() (map[string]*string, error) {
+	if c.TopicConfigs == "" {
+		return nil, nil
+	}
+	m := map[string]*string{}
+	for _, kv := range strings.Split(c.TopicConfigs, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--topic-configs: %q is not key=value", kv)
+		}
+		m[k] = &v
+	}
+	return m, nil
 }

@@ -63,7 +63,8 @@ const (
 // alone), then replays the topic from the start.
 func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, error) {
 	res := &Load{Broker: t.name, Topic: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	if err := createTopic(ctx, t.seeds(), res.Topic, cfg.Partitions); err != nil {
+	configs, _ := cfg.topicConfigs() // checked by Validate
+	if err := createTopic(ctx, t.seeds(), res.Topic, cfg.Partitions, configs); err != nil {
 		return nil, err
 	}
 	prods, err := newProducers(t.seeds(), res.Topic, cfg)
@@ -163,13 +164,13 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	return res, nil
 }
 
-func createTopic(ctx context.Context, seeds, topic string, partitions int) error {
+func createTopic(ctx context.Context, seeds, topic string, partitions int, configs map[string]*string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, int32(partitions), 1, nil, topic)
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, int32(partitions), 1, configs, topic)
 	if err == nil {
 		err = resp.Err
 	}

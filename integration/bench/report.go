@@ -79,6 +79,9 @@ func (r *Report) print(out io.Writer) {
 		cfg.Produce.FlushInterval, cfg.Produce.FlushBytes>>20, cfg.Produce.BufferBytes>>20, cfg.Produce.Uploads,
 		origin(r.Servers.StartedRedis, "redis-server (appendfsync always)", r.Servers.Redis),
 		origin(r.Servers.StartedS3, "versitygw posix", r.Servers.Bucket))
+	if cfg.AgentArgs != "" || cfg.TopicConfigs != "" {
+		fmt.Fprintf(out, "agent flags: %q; topic configs: %q\n\n", cfg.AgentArgs, cfg.TopicConfigs)
+	}
 	if v := r.Servers.S3LimitMBps; v > 0 {
 		fmt.Fprintf(out, "S3 slowed for the agent to %.0f%% of raw PUT: %.1f MB/s each way\n\n", 100*cfg.S3Speed, v)
 	}

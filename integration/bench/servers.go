@@ -38,7 +38,7 @@ type servers struct {
 	// s3 is how the ceiling reaches the bucket; nil when it is not S3.
 	s3        *s3Target
 	agentBin  string
-	agentArgs []string // Config.Produce as agent flags
+	agentArgs []string // Config.Produce and Config.AgentArgs as agent flags
 	agentEnv  []string
 	ownRedis  bool
 
@@ -62,7 +62,7 @@ func startServers(ctx context.Context, cfg Config, agentBin string) (_ *servers,
 		return nil, fmt.Errorf("making a data directory: %w", err)
 	}
 	s := &servers{dir: dir, redisURL: cfg.Redis, bucketURL: cfg.Bucket, agentBin: agentBin,
-		agentAddr: cfg.Agent, agentHTTP: cfg.AgentHTTP, agentArgs: produceFlags(cfg)}
+		agentAddr: cfg.Agent, agentHTTP: cfg.AgentHTTP, agentArgs: append(produceFlags(cfg), strings.Fields(cfg.AgentArgs)...)}
 	defer func() {
 		if err != nil {
 			s.close()
