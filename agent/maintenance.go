@@ -55,7 +55,7 @@ func (c *MaintenanceConfig) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.Interval, prefix+"maintenance-interval", 30*time.Second, "How often compaction, retention and cleanup look at every partition; 0 turns them off.")
 	f.IntVar(&c.CompactMinEntries, prefix+"compact-min-entries", 16, "Fewest small index entries of a partition that one compaction merges into a segment.")
 	f.DurationVar(&c.CompactMinAge, prefix+"compact-min-age", time.Minute, "How old an object must be before its entries are compacted (ten times this, and an ingest object's entries are compacted even alone, so the object can be deleted).")
-	f.Int64Var(&c.SegmentBytes, prefix+"segment-bytes", 64<<20, "Size compacted segments grow to; each is built in memory.")
+	f.Int64Var(&c.SegmentBytes, prefix+"segment-bytes", 32<<20, "Size compacted segments grow to; each is built in memory, and the memory limit counts one.")
 	f.DurationVar(&c.ObjectGrace, prefix+"object-grace", 10*time.Minute, "How long an object no index entry names any more is kept before it is deleted.")
 }
 

@@ -84,16 +84,16 @@ func newLogger() *slog.Logger {
 // limitMemory gives the Go runtime a soft memory limit (unless GOMEMLIMIT is
 // set), so the collector works harder as the agent nears it instead of
 // letting the heap double between cycles. The aim is a resident size under
-// the produce buffer plus 256 MiB: the heap, fetch cache included, may take
-// the buffer plus 176 MiB, leaving 80 MiB for stacks, the runtime and heap
-// the collector has freed but not yet returned (flushed objects kept in the
-// fetch cache turn over 8 MiB at a time); a fetch cache larger than the
-// default raises it.
+// the produce buffer plus 256 MiB at the defaults: the heap may take the
+// buffer, the fetch cache, the compacted segment being built and 80 MiB
+// (uploads being encoded, fetch responses), leaving 80 MiB for stacks, the
+// runtime and heap the collector has freed but not yet returned. A larger
+// cache or segment raises it.
 func limitMemory(cfg agent.Config, log *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := cfg.Produce.BufferBytes + max(cfg.FetchCacheBytes, 64<<20) + 112<<20
+	limit := cfg.Produce.BufferBytes + max(cfg.FetchCacheBytes, 64<<20) + cfg.Maintenance.SegmentBytes + 80<<20
 	debug.SetMemoryLimit(limit)
 	log.Info("memory limit set", "bytes", limit)
 }

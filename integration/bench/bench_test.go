@@ -47,10 +47,10 @@ func (w testWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// TestBenchSmoke runs every part of the bench briefly on servers it starts
-// and checks that each produced figures and the report was written. It
-// checks no timing: figures on a shared CI machine say nothing.
-func TestBenchSmoke(t *testing.T) {
+// runBench runs a brief bench, with args after a small load's flags, on
+// servers it starts, and returns the report and the printed table.
+func runBench(t *testing.T, args ...string) (*bench.Report, *bytes.Buffer) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: the bench starts redis-server, versitygw and an agent")
 	}
@@ -60,10 +60,8 @@ func TestBenchSmoke(t *testing.T) {
 	var cfg bench.Config
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	cfg.RegisterFlags("", fs)
-	report := filepath.Join(t.TempDir(), "out", "bench.json")
-	args := []string{"--duration=2s", "--partitions=4", "--producers=2", "--consumers=2",
-		"--flush-bytes=1048576", "--json", report}
-	if err := fs.Parse(args); err != nil {
+	small := []string{"--duration=2s", "--partitions=4", "--producers=2", "--consumers=2", "--flush-bytes=1048576"}
+	if err := fs.Parse(append(small, args...)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -74,6 +72,15 @@ func TestBenchSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(out.String())
+	return rep, &out
+}
+
+// TestBenchSmoke runs every part of the bench briefly on servers it starts
+// and checks that each produced figures and the report was written. It
+// checks no timing: figures on a shared CI machine say nothing.
+func TestBenchSmoke(t *testing.T) {
+	report := filepath.Join(t.TempDir(), "out", "bench.json")
+	rep, out := runBench(t, "--json", report)
 
 	if c := rep.Ceiling; c == nil || c.Puts == 0 || c.Gets == 0 {
 		t.Errorf("S3 ceiling = %+v, want PUTs and GETs", rep.Ceiling)
@@ -114,28 +121,7 @@ func TestBenchSmoke(t *testing.T) {
 // tenth of its raw PUT throughput and a small produce buffer, so that the
 // buffer fills: producers wait, nothing fails, and the agent lives on.
 func TestBenchSlowS3(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: the bench starts redis-server, versitygw and an agent")
-	}
-	testenv.Need(t, "redis-server")
-	testenv.Need(t, "versitygw")
-
-	var cfg bench.Config
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	cfg.RegisterFlags("", fs)
-	args := []string{"--duration=2s", "--partitions=4", "--producers=2", "--consumers=2", "--skip-kfake",
-		"--flush-bytes=1048576", "--buffer-bytes=4194304", "--s3-speed=0.1"}
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	rep, err := bench.Run(ctx, cfg, bench.Deps{AgentBinary: sluiceBin, Out: &out, Progress: testWriter{t}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log(out.String())
+	rep, out := runBench(t, "--skip-kfake", "--buffer-bytes=4194304", "--s3-speed=0.1")
 	if rep.Servers.S3LimitMBps <= 0 || !strings.Contains(out.String(), "S3 slowed") {
 		t.Errorf("S3 limit = %v MB/s, want one set and reported", rep.Servers.S3LimitMBps)
 	}
