@@ -85,8 +85,9 @@ func newLogger() *slog.Logger {
 // set), so the collector works harder as the agent nears it instead of
 // letting the heap double between cycles. The aim is a resident size under
 // the produce buffer plus 256 MiB at the defaults: the heap may take the
-// buffer, the fetch cache, the compacted segment being built and 80 MiB
-// (uploads being encoded, fetch responses), leaving 80 MiB for stacks, the
+// buffer (which counts flushes being uploaded: a flush is held once, as its
+// encoded object), the fetch cache, the compacted segment being built and
+// 80 MiB (fetch responses, reads for them), leaving 80 MiB for stacks, the
 // runtime and heap the collector has freed but not yet returned. A larger
 // cache or segment raises it.
 func limitMemory(cfg agent.Config, log *slog.Logger) {
