@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
@@ -17,10 +18,13 @@ type throttle struct {
 	up     pacer // client to server
 	down   pacer // server to client
 
+	// ctx ends at close: dials and paced copies stop waiting.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
-	done   chan struct{} // closed by close: paced copies stop waiting
 	wg     sync.WaitGroup
 }
 
@@ -30,7 +34,8 @@ func startThrottle(target string) (*throttle, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &throttle{ln: ln, target: target, conns: map[net.Conn]struct{}{}, done: make(chan struct{})}
+	t := &throttle{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.wg.Go(t.accept)
 	return t, nil
 }
@@ -55,7 +60,8 @@ func (t *throttle) accept() {
 
 // serve forwards one connection until either side closes it.
 func (t *throttle) serve(c net.Conn) {
-	s, err := net.Dial("tcp", t.target)
+	var d net.Dialer
+	s, err := d.DialContext(t.ctx, "tcp", t.target)
 	if err != nil {
 		c.Close()
 		return
@@ -65,8 +71,8 @@ func (t *throttle) serve(c net.Conn) {
 	}
 	defer t.untrack(c, s)
 	var wg sync.WaitGroup
-	wg.Go(func() { t.up.copy(s, c, t.done); closeWrite(s) })
-	t.down.copy(c, s, t.done)
+	wg.Go(func() { t.up.copy(s, c, t.ctx.Done()); closeWrite(s) })
+	t.down.copy(c, s, t.ctx.Done())
 	closeWrite(c)
 	wg.Wait()
 }
@@ -105,9 +111,9 @@ func (t *throttle) untrack(cs ...net.Conn) {
 // goroutines that served them.
 func (t *throttle) close() {
 	t.ln.Close()
+	t.cancel()
 	t.mu.Lock()
 	t.closed = true
-	close(t.done)
 	for c := range t.conns {
 		c.Close()
 	}
