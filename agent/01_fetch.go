@@ -45,12 +45,17 @@ func (srv *Server) handleFetch(ctx context.Context, s *slot) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		s.respond(srv.fetch(ctx, req), nil)
+		resp, next := srv.fetch(ctx, req)
+		s.respond(resp, nil)
+		// After answering, so that the response never waits on the
+		// index lookups of what comes next.
+		srv.readAhead(ctx, next, int(req.MaxBytes))
 	}()
 }
 
-// fetch builds the response, waiting for data when it falls short.
-func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.FetchResponse {
+// fetch builds the response, waiting for data when it falls short. It also
+// returns the partitions the response left behind their high watermark.
+func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, []wantRead) {
 	start := time.Now()
 	wait := time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond
 	deadline := start.Add(wait)
@@ -64,9 +69,9 @@ func (srv *Server) fetch(ctx context.Context, req *kmsg.FetchRequest) *kmsg.Fetc
 		}
 	}()
 	for {
-		resp, n, parts := srv.fetchOnce(ctx, req, stop)
+		resp, n, parts, next := srv.fetchOnce(ctx, req, stop)
 		if n >= minBytes || !time.Now().Before(deadline) || ctx.Err() != nil || !srv.view.isLive() {
-			return resp
+			return resp, next
 		}
 		if unsubscribe == nil {
 			// Subscribing after the first read and reading again before
@@ -90,8 +95,9 @@ const minFetchReadTime = time.Second
 
 // fetchOnce reads what is available now, reading no further entries after
 // stop once it has a batch. It returns the response, the record bytes in
-// it, and the partitions it touched.
-func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, stop time.Time) (*kmsg.FetchResponse, int, []metadata.Partition) {
+// it, the partitions it touched, and those it left behind their high
+// watermark, for readAhead.
+func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, stop time.Time) (*kmsg.FetchResponse, int, []metadata.Partition, []wantRead) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	budget := int(req.MaxBytes)
 	if req.Version < 3 || budget <= 0 {
@@ -134,8 +140,7 @@ func (srv *Server) fetchOnce(ctx context.Context, req *kmsg.FetchRequest, stop t
 		}
 		resp.Topics = append(resp.Topics, st)
 	}
-	srv.readAhead(ctx, next, int(req.MaxBytes))
-	return resp, total, parts
+	return resp, total, parts, next
 }
 
 // wantRead is a partition a fetch reads, from offset below hw, up to limit
