@@ -23,6 +23,10 @@ import (
 //     together. The response waits until the flush holding them is uploaded
 //     and committed, and carries the offsets the commit assigned.
 //   - acks=0 gets no response at all, as in Kafka.
+//   - The connection's reader holds a request's room in the produce buffer
+//     before it reads the body: while the buffer is full, requests wait
+//     unread in the socket, as Kafka's request memory pool makes them, and
+//     not as bodies in memory that the buffer does not count.
 //   - Transactional batches are refused until transactions exist.
 //   - Internal topics are refused with INVALID_TOPIC_EXCEPTION, as Kafka
 //     refuses clients' appends to them.
@@ -94,15 +98,18 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 			req.Topics[i].Partitions[j].Records = nil
 		}
 	}
-	if req.Acks == 0 {
-		s.done <- outcome{skip: true}
-		if len(batches) > 0 {
-			_ = srv.buf.Append(ctx, batches, func([]metadata.BatchResult, error) {})
+	if len(batches) == 0 {
+		srv.buf.Release(s.req.reserved)
+		if req.Acks == 0 {
+			s.done <- outcome{skip: true}
+			return
 		}
+		s.respond(resp, nil)
 		return
 	}
-	if len(batches) == 0 {
-		s.respond(resp, nil)
+	if req.Acks == 0 {
+		_ = srv.buf.Append(ctx, batches, s.req.reserved, func([]metadata.BatchResult, error) {})
+		s.done <- outcome{skip: true}
 		return
 	}
 	setErr := func(err error) {
@@ -112,7 +119,7 @@ func (srv *Server) handleProduce(ctx context.Context, s *slot) {
 	}
 	actx, cancel := context.WithTimeout(ctx, time.Duration(max(req.TimeoutMillis, 1))*time.Millisecond)
 	defer cancel()
-	err := srv.buf.Append(actx, batches, func(results []metadata.BatchResult, err error) {
+	err := srv.buf.Append(actx, batches, s.req.reserved, func(results []metadata.BatchResult, err error) {
 		if err != nil {
 			setErr(err)
 			s.respond(resp, nil)

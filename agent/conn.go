@@ -27,6 +27,10 @@ type request struct {
 	corr     int32
 	clientID string
 	at       time.Time
+	// reserved is the produce buffer's room held for a produce request
+	// before its body was read; its handler passes it on to the buffer
+	// or gives it back.
+	reserved int64
 }
 
 // outcome is what a handler produced for a request: a response, no response
@@ -115,27 +119,38 @@ func (c *conn) shutdown() {
 
 // read decodes requests and hands each to its handler in arrival order.
 func (c *conn) read(ctx context.Context) error {
-	var size [4]byte
+	// The size prefix, then the header's fixed part: api key, version
+	// and correlation ID, which frameSizeOK guarantees are there.
+	var head [4 + 8]byte
 	for {
-		if _, err := io.ReadFull(c.nc, size[:]); err != nil {
+		if _, err := io.ReadFull(c.nc, head[:4]); err != nil {
 			return err
 		}
-		n := int32(binary.BigEndian.Uint32(size[:]))
+		n := int32(binary.BigEndian.Uint32(head[:4]))
 		if !frameSizeOK(n, c.srv.cfg.MaxRequestBytes) {
 			return fmt.Errorf("request size %d outside [8, %d] bytes", n, c.srv.cfg.MaxRequestBytes)
 		}
+		if _, err := io.ReadFull(c.nc, head[4:]); err != nil {
+			return fmt.Errorf("reading request header: %w", err)
+		}
+		reserved := c.srv.reserve(ctx, int16(binary.BigEndian.Uint16(head[4:])), int64(n))
 		body := make([]byte, n)
-		if _, err := io.ReadFull(c.nc, body); err != nil {
+		copy(body, head[4:])
+		if _, err := io.ReadFull(c.nc, body[len(head)-4:]); err != nil {
+			c.srv.buf.Release(reserved)
 			return fmt.Errorf("reading request body: %w", err)
 		}
 		req, early, err := c.decode(body)
 		if err != nil {
+			c.srv.buf.Release(reserved)
 			return err
 		}
+		req.reserved = reserved
 		s := &slot{req: req, done: make(chan outcome, 1)}
 		select {
 		case c.slots <- s:
 		case <-c.closed:
+			c.srv.buf.Release(reserved)
 			return nil
 		}
 		if early != nil {

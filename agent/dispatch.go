@@ -8,7 +8,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-const apiVersionsKey = 18
+const (
+	produceKey     = 0
+	apiVersionsKey = 18
+)
 
 // handler answers one request by calling s.respond exactly once, now or
 // later. Handlers run on the connection's read goroutine, in request order,
@@ -49,7 +52,7 @@ func (srv *Server) supports(key, version int16) bool {
 // registerAPIs wires every API this agent serves. ApiVersions answers from
 // this table, so what is advertised is always what is served.
 func (srv *Server) registerAPIs() {
-	srv.register(0, 0, 11, srv.handleProduce)
+	srv.register(produceKey, 0, 11, srv.handleProduce)
 	srv.register(1, 0, 12, srv.handleFetch)
 	srv.register(2, 0, 7, syncHandler(srv.handleListOffsets))
 	srv.register(3, 0, 12, syncHandler(srv.handleMetadata))
@@ -70,6 +73,7 @@ func (srv *Server) registerAPIs() {
 func (srv *Server) dispatch(ctx context.Context, s *slot) {
 	if fn := srv.control(s.req); fn != nil {
 		if resp, err, handled := fn(s.req.kreq); handled {
+			srv.buf.Release(s.req.reserved)
 			s.respond(resp, err)
 			return
 		}

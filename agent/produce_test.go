@@ -175,3 +175,55 @@ func TestProduceRejectsBadBatches(t *testing.T) {
 func varintLen(v int32) int {
 	return len(binary.AppendVarint(nil, int64(v)))
 }
+
+// With a buffer a few requests large, producers outrun the flushes all the
+// time: requests wait unread for their room, and every record is still
+// acked, once and in order.
+func TestProduceThroughAFullBuffer(t *testing.T) {
+	a := agenttest.Start(t, agenttest.WithConfig(func(c *agent.Config) {
+		c.Produce.BufferBytes, c.Produce.FlushBytes = 64<<10, 16<<10
+	}))
+	ctx := testCtx(t)
+	cl := client(t, a, kgo.DefaultProduceTopic("full"), kgo.AllowAutoTopicCreation(),
+		kgo.ProducerBatchMaxBytes(16<<10), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		last = int64(-1)
+	)
+	for i := range 1000 {
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Value: make([]byte, 1000)}, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Errorf("record %d: %v", i, err)
+				return
+			}
+			if r.Offset != last+1 {
+				t.Errorf("record %d acked at offset %d after %d", i, r.Offset, last)
+			}
+			last = r.Offset
+		})
+	}
+	wg.Wait()
+}
+
+// A request larger than the whole buffer cannot have its room held; it is
+// read anyway and refused, and the connection goes on.
+func TestProduceLargerThanTheBufferIsRefused(t *testing.T) {
+	a := agenttest.Start(t, agenttest.WithConfig(func(c *agent.Config) {
+		c.Produce.BufferBytes, c.Produce.FlushBytes = 64<<10, 16<<10
+	}))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "big"); err != nil {
+		t.Fatal(err)
+	}
+	if code := produceRaw(t, cl, "big", batchWith(make([]byte, 100<<10), nil)); code != kerr.MessageTooLarge.Code {
+		t.Fatalf("code = %v, want MESSAGE_TOO_LARGE", kerr.ErrorForCode(code))
+	}
+	if code := produceRaw(t, cl, "big", batchWith([]byte("v"), nil)); code != 0 {
+		t.Fatalf("then a small batch: code = %v", kerr.ErrorForCode(code))
+	}
+}

@@ -245,6 +245,17 @@ func (srv *Server) Control(apiKey int16, fn ControlFunc) {
 	srv.controls[apiKey] = fn
 }
 
+// reserve holds the produce buffer's room for a produce request of n
+// bytes before it is read, and returns how much it held: 0 for other
+// requests, or when the agent stops first. A request larger than the whole
+// buffer is read without; the buffer then refuses its batches.
+func (srv *Server) reserve(ctx context.Context, key int16, n int64) int64 {
+	if key != produceKey || !srv.buf.Reserve(ctx, n) {
+		return 0
+	}
+	return n
+}
+
 func (srv *Server) control(r *request) ControlFunc {
 	srv.ctlMu.Lock()
 	defer srv.ctlMu.Unlock()

@@ -111,20 +111,49 @@ func New(cfg Config, deps Deps) *Buffer {
 	return b
 }
 
+// Reserve holds n bytes of the buffer for a produce request of that size
+// before its body is read, waiting while the buffer is full. Requests that
+// wait for room then wait unread, in the socket, and not as bodies in the
+// heap: what Kafka's request memory pool does (queued.max.request.bytes).
+// It reports false, holding nothing, when n is larger than the whole buffer
+// or ctx ends first. The bytes go to Append, or back through Release.
+func (b *Buffer) Reserve(ctx context.Context, n int64) bool {
+	if n <= 0 || n > b.cfg.BufferBytes {
+		return false
+	}
+	return b.mem.Acquire(ctx, n) == nil
+}
+
+// Release gives back n reserved bytes that no Append took.
+func (b *Buffer) Release(n int64) {
+	if n > 0 {
+		b.mem.Release(n)
+	}
+}
+
 // Append queues batches for the next flush and calls done once they are
-// committed or have failed. It waits while the buffer is full, up to ctx's
+// committed or have failed. reserved is what Reserve held for the request
+// the batches came from, or 0: Append takes it over whatever it returns,
+// keeping what the batches need and giving back the rest. It waits while
+// the buffer is full for what the reservation does not cover, up to ctx's
 // end, and then returns ErrBufferFull; it returns ErrClosed after Run ended
 // or began to drain. When Append returns an error, done is never called.
-func (b *Buffer) Append(ctx context.Context, batches []Batch, done Done) error {
+func (b *Buffer) Append(ctx context.Context, batches []Batch, reserved int64, done Done) error {
 	n := size(batches)
-	if n > b.cfg.BufferBytes {
-		return ErrTooLarge
-	}
 	if b.closed.Load() {
+		b.Release(reserved)
 		return ErrClosed
 	}
-	if err := b.mem.Acquire(ctx, n); err != nil {
-		return fmt.Errorf("%w: %w", ErrBufferFull, err)
+	if reserved >= n {
+		b.Release(reserved - n)
+	} else {
+		b.Release(reserved)
+		if n > b.cfg.BufferBytes {
+			return ErrTooLarge
+		}
+		if err := b.mem.Acquire(ctx, n); err != nil {
+			return fmt.Errorf("%w: %w", ErrBufferFull, err)
+		}
 	}
 	p := &pending{batches: batches, results: make([]metadata.BatchResult, len(batches)), done: done}
 	select {

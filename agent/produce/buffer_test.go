@@ -50,7 +50,7 @@ type answer struct {
 func appendWait(t *testing.T, b *Buffer, batches ...Batch) chan answer {
 	t.Helper()
 	ch := make(chan answer, 1)
-	if err := b.Append(context.Background(), batches, func(r []metadata.BatchResult, err error) {
+	if err := b.Append(context.Background(), batches, 0, func(r []metadata.BatchResult, err error) {
 		ch <- answer{r, err}
 	}); err != nil {
 		t.Fatalf("Append: %v", err)
@@ -269,10 +269,42 @@ func TestBufferFullWaitsThenFails(t *testing.T) {
 		appendWait(t, b, batch(0, 100)) // fills the buffer; its upload blocks
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		err := b.Append(ctx, []Batch{batch(0, 10)}, func([]metadata.BatchResult, error) {})
+		err := b.Append(ctx, []Batch{batch(0, 10)}, 0, func([]metadata.BatchResult, error) {})
 		if !errors.Is(err, ErrBufferFull) {
 			t.Fatalf("err = %v, want ErrBufferFull", err)
 		}
+	})
+}
+
+func TestReserveHoldsRoomUntilAppendTakesWhatItNeeds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{block: make(chan struct{})}, &fakeLog{}
+		cfg := testConfig()
+		cfg.BufferBytes, cfg.FlushBytes = 100, 1000
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys()})
+		stop := run(t, b)
+		defer func() { close(bk.block); stop() }()
+
+		if b.Reserve(context.Background(), 101) {
+			t.Fatal("reserved more than the whole buffer")
+		}
+		if !b.Reserve(context.Background(), 100) {
+			t.Fatal("Reserve(100) of an empty buffer failed")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if b.Reserve(ctx, 1) {
+			t.Fatal("reserved past a full buffer")
+		}
+		// The request's batches take 60 of the 100 reserved bytes; the
+		// other 40 come back at once.
+		if err := b.Append(context.Background(), []Batch{batch(0, 60)}, 100, func([]metadata.BatchResult, error) {}); err != nil {
+			t.Fatal(err)
+		}
+		if !b.Reserve(context.Background(), 40) {
+			t.Fatal("the reservation's unused bytes were not given back")
+		}
+		b.Release(40)
 	})
 }
 
@@ -288,7 +320,7 @@ func TestShutdownFlushesAndAnswers(t *testing.T) {
 		if a := <-ch; a.err != nil {
 			t.Fatalf("err = %v", a.err)
 		}
-		err := b.Append(context.Background(), []Batch{batch(0, 1)}, func([]metadata.BatchResult, error) {})
+		err := b.Append(context.Background(), []Batch{batch(0, 1)}, 0, func([]metadata.BatchResult, error) {})
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("Append after stop = %v, want ErrClosed", err)
 		}

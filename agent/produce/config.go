@@ -22,7 +22,7 @@ type Config struct {
 func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.FlushInterval, prefix+"flush-interval", 250*time.Millisecond, "Longest a produced batch waits in memory before its flush starts.")
 	f.IntVar(&c.FlushBytes, prefix+"flush-bytes", 8<<20, "Buffered bytes that start a flush before the interval ends.")
-	f.Int64Var(&c.BufferBytes, prefix+"buffer-bytes", 128<<20, "Most produced bytes held in memory waiting for a flush or its commit; past it produces wait, then get a retriable error.")
+	f.Int64Var(&c.BufferBytes, prefix+"buffer-bytes", 128<<20, "Most produce request bytes held in memory, read or waiting for a flush or its commit; past it the agent reads no more produce requests until flushes free room.")
 	f.IntVar(&c.Uploads, prefix+"flush-uploads", 8, "Flushes uploading at the same time; each holds one encoded object, whose bytes --buffer-bytes counts.")
 	f.DurationVar(&c.UploadTimeout, prefix+"upload-timeout", 10*time.Second, "Longest one object upload may take before the flush fails.")
 	f.DurationVar(&c.CommitTimeout, prefix+"commit-timeout", 5*time.Second, "Longest one metadata commit may take before the flush fails.")
