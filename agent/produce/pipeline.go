@@ -162,13 +162,14 @@ func encodedSize(f *flush) int { return encodedBound(f.bytes) }
 
 func encodedBound(batchBytes int) int { return batchBytes + batchBytes/64 + 64<<10 }
 
-// reuse keeps buf for the next flush, unless it was made for a flush far
-// larger than FlushBytes: one produce request can carry a megabyte per
-// partition, so such flushes happen, and keeping their buffers held the
-// upload slots' largest flushes (85 MB of the heap for four 8 MiB slots
-// under the bench's full load).
+// reuse keeps buf for the next flush, unless it was made for a flush larger
+// than FlushBytes. One produce request can carry a megabyte per partition,
+// and a producer that is held back sends them, so such flushes are common
+// under full load; a free list of their buffers (up to twice a flush each)
+// was idle memory nothing counted, and took a five-minute run's heap past
+// the memory limit.
 func (pl *pipeline) reuse(buf *bytes.Buffer) {
-	if buf.Cap() > 2*encodedBound(pl.buf.cfg.FlushBytes) {
+	if buf.Cap() > encodedBound(pl.buf.cfg.FlushBytes) {
 		return
 	}
 	select {
