@@ -3,6 +3,7 @@ package produce
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"sync"
 
 	"github.com/sluicehq/sluice/metadata"
@@ -41,6 +42,15 @@ func (b *fakeBucket) Upload(ctx context.Context, key string, data []byte) error 
 	b.uploads[key] = data
 	b.uploadKeys = append(b.uploadKeys, key)
 	return nil
+}
+
+// UploadCRC checks crc as S3 does, so every test's flush checks the CRC
+// the pipeline hands over.
+func (b *fakeBucket) UploadCRC(ctx context.Context, key string, data []byte, crc uint32) error {
+	if want := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)); crc != want {
+		return fmt.Errorf("uploading %s: CRC-32C %08x, the body's is %08x", key, crc, want)
+	}
+	return b.Upload(ctx, key, data)
 }
 
 func (b *fakeBucket) count() int {

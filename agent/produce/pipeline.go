@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/bucket"
 	"github.com/sluicehq/sluice/tiering/segment"
 )
 
@@ -113,8 +114,8 @@ func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, at
 			pl.reuse(buf)
 		}
 	}()
-	c, err = encode(buf, f)
-	if err != nil {
+	var crc uint32
+	if c, crc, err = encode(buf, f); err != nil {
 		return c, false, err
 	}
 	f.release()
@@ -124,7 +125,7 @@ func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, at
 	// goes back to the free list unless Uploaded keeps it. Handing it over
 	// instead of copying saves a copy of every flush on the agent whose
 	// consumers read at the tail.
-	if err := pl.buf.deps.Bucket.Upload(ctx, f.key, buf.Bytes()); err != nil {
+	if err := bucket.UploadCRC(ctx, pl.buf.deps.Bucket, f.key, buf.Bytes(), crc); err != nil {
 		return c, true, fmt.Errorf("%w: uploading %s: %w", ErrFlushFailed, f.key, err)
 	}
 	if up := pl.buf.deps.Uploaded; up != nil {
@@ -238,12 +239,13 @@ func (pl *pipeline) failedBefore(seq uint64) bool {
 func (pl *pipeline) wait() { pl.wg.Wait() }
 
 // encode writes f as one object into out and describes its batches for the
-// commit, in the same order.
-func encode(out *bytes.Buffer, f *flush) (metadata.Commit, error) {
+// commit, in the same order. crc is the object's CRC-32C, for the bucket to
+// check the upload with.
+func encode(out *bytes.Buffer, f *flush) (c metadata.Commit, crc uint32, err error) {
 	key := f.key
 	out.Grow(encodedSize(f))
 	w := segment.NewWriter(out, segment.KindIngest)
-	c := metadata.Commit{Object: key, Batches: make([]metadata.CommitBatch, 0, len(f.waiters))}
+	c = metadata.Commit{Object: key, Batches: make([]metadata.CommitBatch, 0, len(f.waiters))}
 	for _, s := range f.sections {
 		sec := segment.Section{Topic: s.topic, TopicID: s.part.Topic, Partition: s.part.Index}
 		for _, r := range s.refs {
@@ -252,7 +254,7 @@ func encode(out *bytes.Buffer, f *flush) (metadata.Commit, error) {
 				Records: b.Records, FirstTimestamp: b.FirstTimestamp, MaxTimestamp: b.MaxTimestamp,
 			})
 			if err != nil {
-				return c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
+				return c, 0, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
 			}
 			c.Batches = append(c.Batches, metadata.CommitBatch{
 				Partition: s.part, Pos: pos, Len: int64(len(b.Data)), Records: b.Records,
@@ -262,7 +264,7 @@ func encode(out *bytes.Buffer, f *flush) (metadata.Commit, error) {
 		}
 	}
 	if err := w.Close(); err != nil {
-		return c, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
+		return c, 0, fmt.Errorf("%w: encoding %s: %w", ErrFlushFailed, key, err)
 	}
-	return c, nil
+	return c, w.CRC(), nil
 }

@@ -32,3 +32,23 @@ type Bucket interface {
 	// Delete removes key. Deleting a missing key returns nil.
 	Delete(ctx context.Context, key string) error
 }
+
+// A CRCUploader is a Bucket that can be given the CRC-32C of what it
+// stores, and checks it end to end: a body damaged on its way is refused,
+// not stored. The caller that already has the CRC spares the store's client
+// a pass over the body to compute one.
+type CRCUploader interface {
+	// UploadCRC is Upload, with crc the CRC-32C of data.
+	UploadCRC(ctx context.Context, key string, data []byte, crc uint32) error
+}
+
+// UploadCRC stores data, whose CRC-32C is crc, under key: through u's
+// UploadCRC when it has one, through Upload otherwise.
+func UploadCRC(ctx context.Context, u interface {
+	Upload(ctx context.Context, key string, data []byte) error
+}, key string, data []byte, crc uint32) error {
+	if c, ok := u.(CRCUploader); ok {
+		return c.UploadCRC(ctx, key, data, crc)
+	}
+	return u.Upload(ctx, key, data)
+}

@@ -52,7 +52,10 @@ type instrumented struct {
 	ops      metric.Int64Counter
 }
 
-var _ Bucket = (*instrumented)(nil)
+var (
+	_ Bucket      = (*instrumented)(nil)
+	_ CRCUploader = (*instrumented)(nil)
+)
 
 // Instrument wraps b so that every call records a span and the metrics
 // sluice.bucket.operation.duration{operation} (seconds) and
@@ -124,6 +127,16 @@ func (i *instrumented) Upload(ctx context.Context, key string, data []byte) erro
 	began := time.Now()
 	ctx, span := i.start(ctx, OpUpload, keyAttr(key), attribute.Int("bucket.bytes", len(data)))
 	err := i.b.Upload(ctx, key, data)
+	i.finish(ctx, span, OpUpload, began, err)
+	return err
+}
+
+// UploadCRC implements CRCUploader, passing crc on when the bucket it
+// wraps takes it.
+func (i *instrumented) UploadCRC(ctx context.Context, key string, data []byte, crc uint32) error {
+	began := time.Now()
+	ctx, span := i.start(ctx, OpUpload, keyAttr(key), attribute.Int("bucket.bytes", len(data)))
+	err := UploadCRC(ctx, i.b, key, data, crc)
 	i.finish(ctx, span, OpUpload, began, err)
 	return err
 }

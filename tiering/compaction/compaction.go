@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/tiering"
+	"github.com/sluicehq/sluice/tiering/bucket"
 	"github.com/sluicehq/sluice/tiering/segment"
 )
 
@@ -39,7 +40,8 @@ type Segment struct {
 	MaxTimestamp int64
 	Batches      int32
 	Records      int64
-	Size         int64 // the whole object's size
+	Size         int64  // the whole object's size
+	CRC          uint32 // the whole object's CRC-32C, for the upload
 }
 
 // A ByteReader reads object ranges; tiering.Reader is one. Returned bytes
@@ -62,7 +64,7 @@ func Compact(ctx context.Context, r ByteReader, up Uploader, s segment.Section, 
 		return Segment{}, err
 	}
 	seg.Key = tiering.NewSegmentKey(s.TopicID, s.Partition, seg.BaseOffset)
-	if err := up.Upload(ctx, seg.Key, data); err != nil {
+	if err := bucket.UploadCRC(ctx, up, seg.Key, data, seg.CRC); err != nil {
 		return seg, fmt.Errorf("uploading compacted segment %s: %w", seg.Key, err)
 	}
 	return seg, nil
@@ -100,7 +102,9 @@ func Build(ctx context.Context, r ByteReader, s segment.Section, srcs []Source) 
 	if err != nil {
 		return nil, Segment{}, fmt.Errorf("verifying compacted segment: %w", err)
 	}
-	return data, segmentOf(f.Sections[0], srcs, int64(len(data))), nil
+	seg := segmentOf(f.Sections[0], srcs, int64(len(data)))
+	seg.CRC = w.CRC()
+	return data, seg, nil
 }
 
 // copySource appends src's batches to w with their real base offsets,

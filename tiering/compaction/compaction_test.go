@@ -129,6 +129,9 @@ func TestCompactRealOffsets(t *testing.T) {
 	if s := f.Sections[0]; s.BaseOffset != 0 || s.LastOffset != 14 || s.Pos != seg.Pos || s.Len != seg.Len || seg.Size != int64(len(data)) {
 		t.Errorf("footer section %+v does not match segment %+v", s, seg)
 	}
+	if want := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)); seg.CRC != want {
+		t.Errorf("segment CRC %08x, the uploaded object's is %08x", seg.CRC, want)
+	}
 	if kt, err := tiering.KeyTime(seg.Key); err != nil || kt.IsZero() {
 		t.Errorf("segment key %q: KeyTime %v, %v", seg.Key, kt, err)
 	}

@@ -3,6 +3,7 @@ package segment
 import (
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"testing"
 )
 
@@ -178,5 +179,23 @@ func TestStoredBatchesSkipOnlyTheCRC(t *testing.T) {
 		if err != nil && !errors.Is(err, ErrTruncated) {
 			t.Fatalf("StoredBatches of trailing garbage: %v, want ErrTruncated", err)
 		}
+	}
+}
+
+func TestExtendCRCMatchesAPassOverTheBytes(t *testing.T) {
+	var all []byte
+	var crc uint32
+	for i, n := range []int{1, 3, 200, 4096, 70000} {
+		b := testBatch(int64(i), int32(n), 1, 2)
+		all = append(all, b...)
+		crc = extendCRC(crc, b)
+		if want := crc32.Checksum(all, castagnoli); crc != want {
+			t.Fatalf("after batch %d of %d records: CRC %08x, want %08x", i, n, crc, want)
+		}
+	}
+	// Bytes that are not a batch are read whole.
+	junk := []byte("not a batch")
+	if got, want := extendCRC(crc, junk), crc32.Checksum(append(all, junk...), castagnoli); got != want {
+		t.Fatalf("CRC over non-batch bytes %08x, want %08x", got, want)
 	}
 }

@@ -76,6 +76,9 @@ func testObject(t testing.TB, kind Kind, sections ...testSection) []byte {
 	if w.Size() != int64(buf.Len()) {
 		t.Fatalf("Size %d after Close, wrote %d", w.Size(), buf.Len())
 	}
+	if want := crc32.Checksum(buf.Bytes(), castagnoli); w.CRC() != want {
+		t.Fatalf("CRC %08x after Close, the object's is %08x", w.CRC(), want)
+	}
 	return buf.Bytes()
 }
 

@@ -2,7 +2,6 @@ package segment
 
 import (
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"math"
@@ -30,16 +29,17 @@ type Writer struct {
 
 	done    map[sectionID]bool // sections already finished
 	cur     *SectionIndex      // section being written, nil before the first
-	crc     hash.Hash32
+	crc     uint32             // of the section being written
 	index   []SectionIndex
 	started bool
 	closed  bool
+	objCRC  uint32 // of the whole object, once closed
 }
 
 // NewWriter returns a Writer of an object of kind. Nothing is written to w
 // until the first WriteBatch or Close.
 func NewWriter(w io.Writer, kind Kind) *Writer {
-	return &Writer{w: w, kind: kind, done: map[sectionID]bool{}, crc: crc32.New(castagnoli)}
+	return &Writer{w: w, kind: kind, done: map[sectionID]bool{}}
 }
 
 // Size is the number of bytes written so far, footer excluded until Close.
@@ -48,7 +48,9 @@ func (w *Writer) Size() int64 { return w.pos }
 // WriteBatch appends batch to section s and returns the absolute position of
 // the batch in the object. All batches of a section must be written one after
 // another: a section that reappears after another returns ErrSectionReopened.
-// In compacted segments offsets must increase within a section.
+// In compacted segments offsets must increase within a section. The batch's
+// own CRC must have been checked (ParseBatch, Batches): the section's CRC is
+// derived from it.
 func (w *Writer) WriteBatch(s Section, batch []byte, m BatchMeta) (int64, error) {
 	if err := w.usable(); err != nil {
 		return 0, err
@@ -66,7 +68,7 @@ func (w *Writer) WriteBatch(s Section, batch []byte, m BatchMeta) (int64, error)
 	if err := w.write(batch); err != nil {
 		return 0, err
 	}
-	w.crc.Write(batch)
+	w.crc = extendCRC(w.crc, batch)
 	w.account(int64(len(batch)), m)
 	return pos, nil
 }
@@ -148,8 +150,8 @@ func (w *Writer) finishSection() {
 	if w.cur == nil {
 		return
 	}
-	w.cur.CRC = w.crc.Sum32()
-	w.crc.Reset()
+	w.cur.CRC = w.crc
+	w.crc = 0
 	w.done[w.cur.id()] = true
 	w.cur = nil
 }
@@ -177,8 +179,24 @@ func (w *Writer) Close() error {
 	}
 	w.finishSection()
 	w.closed = true
-	return w.write(encodeFooter(nil, w.kind, w.index))
+	footer := encodeFooter(nil, w.kind, w.index)
+	if err := w.write(footer); err != nil {
+		return err
+	}
+	// The sections tile the object between header and footer, so their
+	// CRCs give the object's without another pass over its bytes.
+	w.objCRC = crc32.Checksum(encodeHeader(w.kind), castagnoli)
+	for _, s := range w.index {
+		w.objCRC = combineCRC(w.objCRC, s.CRC, s.Len)
+	}
+	w.objCRC = crc32.Update(w.objCRC, castagnoli, footer)
+	return nil
 }
+
+// CRC returns the CRC-32C of the whole object once Close has succeeded: what
+// an object store that checks uploads end to end is given (S3's
+// x-amz-checksum-crc32c).
+func (w *Writer) CRC() uint32 { return w.objCRC }
 
 // Index returns the sections written so far; after Close it is the footer's
 // index. Sections still being written have no CRC yet.

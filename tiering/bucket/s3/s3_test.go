@@ -2,6 +2,7 @@ package s3
 
 import (
 	"errors"
+	"hash/crc32"
 	"net"
 	"strings"
 	"testing"
@@ -45,6 +46,25 @@ func TestAcceptanceWithPrefix(t *testing.T) {
 	}
 	if n, err := whole.Size(t.Context(), "tenant/one/k"); err != nil || n != 1 {
 		t.Fatalf("the prefixed key is not at tenant/one/k: size %d, %v", n, err)
+	}
+}
+
+func TestUploadCRCIsCheckedByTheServer(t *testing.T) {
+	srv := testenv.StartS3(t)
+	b, err := New(t.Context(), config(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("a flushed object")
+	crc := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))
+	if err := b.UploadCRC(t.Context(), "good", data, crc); err != nil {
+		t.Fatalf("upload with its CRC-32C: %v", err)
+	}
+	if err := b.UploadCRC(t.Context(), "bad", data, crc+1); err == nil {
+		t.Fatal("the server took a body whose CRC-32C does not match")
+	}
+	if _, err := b.Size(t.Context(), "bad"); !errors.Is(err, bucket.ErrNotFound) {
+		t.Fatalf("the refused object exists: %v", err)
 	}
 }
 
