@@ -51,7 +51,7 @@ func (r *Reader) Read(ctx context.Context, key string, off, length int64) ([]byt
 // the cache evicts it, nothing can hold it and recycle, when set, gets it
 // back (under the cache's lock, so it must not block).
 func (r *Reader) Keep(key string, object []byte, recycle func([]byte)) bool {
-	if !r.cache.Fits(int64(len(object))) {
+	if !r.cache.Fits(int64(cap(object))) {
 		return false
 	}
 	r.cache.Put(cache.Key{Object: key, Len: int64(len(object))}, object, recycle)

@@ -206,6 +206,36 @@ func TestUploadedGetsEachObjectBeforeItsCommit(t *testing.T) {
 	})
 }
 
+// A flush far smaller than its buffer is handed over as a copy its size,
+// so that the cache, which counts capacity, is not filled by small flushes
+// of low load; the buffer itself is reused.
+func TestUploadedGetsSmallFlushesAsCopies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{}, &fakeLog{}
+		var got [][]byte
+		var recycles []bool
+		b := New(testConfig(), Deps{Bucket: bk, Log: lg, NewKey: keys(), Uploaded: func(key string, object []byte, recycle func([]byte)) bool {
+			got, recycles = append(got, object), append(recycles, recycle != nil)
+			return true
+		}})
+		stop := run(t, b)
+		defer stop()
+		for range 2 {
+			if a := <-appendWait(t, b, batch(0, 10)); a.err != nil {
+				t.Fatal(a.err)
+			}
+		}
+		if len(got) != 2 {
+			t.Fatalf("Uploaded got %d objects, want 2", len(got))
+		}
+		for i, obj := range got {
+			if cap(obj) > 2*len(obj) || recycles[i] {
+				t.Errorf("object %d: %d bytes handed over in %d, recycle %v; want a copy its size", i, len(obj), cap(obj), recycles[i])
+			}
+		}
+	})
+}
+
 func TestFailedCommitAnswersRetriable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bk, lg, orphans := &fakeBucket{}, &fakeLog{failNext: context.DeadlineExceeded}, &fakeOrphans{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/sluicehq/sluice/metadata"
@@ -129,7 +130,14 @@ func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, at
 		return c, true, fmt.Errorf("%w: uploading %s: %w", ErrFlushFailed, f.key, err)
 	}
 	if up := pl.buf.deps.Uploaded; up != nil {
-		kept = up(f.key, buf.Bytes(), pl.recycle)
+		if obj := buf.Bytes(); cap(obj) <= 2*len(obj) {
+			kept = up(f.key, obj, pl.recycle)
+		} else {
+			// A small flush in a buffer made for a full one: the cache
+			// counts the whole buffer, so it gets a copy the flush's size
+			// and the buffer is reused.
+			up(f.key, slices.Clone(obj), nil)
+		}
 	}
 	return c, true, nil
 }

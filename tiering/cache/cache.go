@@ -221,12 +221,13 @@ func (c *Ranges) dropIfEmpty(name string, o *object) {
 
 // add stores data for k, evicting the least recently used ranges to stay
 // within the bound, and returns its element, or nil when k was cached
-// already or is larger than the whole cache. The caller holds c.mu.
+// already or is larger than the whole cache. data counts at its capacity,
+// which is what it holds in memory. The caller holds c.mu.
 func (c *Ranges) add(o *object, k Key, data []byte) *list.Element {
-	if !c.Fits(int64(len(data))) {
+	if !c.Fits(int64(cap(data))) {
 		return nil
 	}
-	size := int64(len(data)) + entryOverhead
+	size := int64(cap(data)) + entryOverhead
 	for _, el := range o.cached {
 		if el.Value.(*entry).key == k {
 			return nil
@@ -246,7 +247,7 @@ func (c *Ranges) evict(el *list.Element) {
 	o := c.objects[e.key.Object]
 	o.cached = slices.DeleteFunc(o.cached, func(x *list.Element) bool { return x == el })
 	c.dropIfEmpty(e.key.Object, o)
-	c.bytes -= int64(len(e.data)) + entryOverhead
+	c.bytes -= int64(cap(e.data)) + entryOverhead
 	if e.recycle != nil && !e.served {
 		e.recycle(e.data)
 	}

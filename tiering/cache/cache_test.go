@@ -13,7 +13,8 @@ import (
 func loader(data string, calls *atomic.Int32) func(context.Context, Key) ([]byte, error) {
 	return func(context.Context, Key) ([]byte, error) {
 		calls.Add(1)
-		return []byte(data), nil
+		b := []byte(data)
+		return b[:len(b):len(b)], nil // the cache counts capacity
 	}
 }
 
@@ -246,5 +247,22 @@ func TestPutRecyclesOnlyUnreadRanges(t *testing.T) {
 	c.Put(Key{Object: "fourth", Len: 10}, []byte("uvwxyz0123"), recycle) // evicts "read"
 	if len(recycled) != 1 || recycled[0] != "abcdefghij" {
 		t.Fatalf("recycled %q, want only the range no read was served from", recycled)
+	}
+}
+
+// A range counts at the capacity of its bytes, which is what it holds: a
+// small object in a large buffer must not let the cache hold many times
+// its bound.
+func TestPutCountsCapacity(t *testing.T) {
+	c := New(3 * (entryOverhead + 100))
+	for _, obj := range []string{"a", "b", "c"} {
+		c.Put(Key{Object: obj, Len: 10}, make([]byte, 10, 100), nil)
+	}
+	if n, bytes := c.Stats(); n != 3 || bytes != 3*(entryOverhead+100) {
+		t.Fatalf("cache holds %d entries, %d bytes; want 3, %d", n, bytes, 3*(entryOverhead+100))
+	}
+	c.Put(Key{Object: "d", Len: 10}, make([]byte, 10, 100), nil)
+	if n, _ := c.Stats(); n != 3 {
+		t.Fatalf("cache holds %d entries past its bound, want 3", n)
 	}
 }
