@@ -15,5 +15,7 @@
 // The produce path relies on two properties: a successful Upload is durable
 // and immediately readable by every agent, and a failed one never leaves a
 // partial object. Keys are never reused (see tiering.NewIngestKey), so a
-// retried Upload can only ever rewrite the same bytes.
+// retried Upload can only ever rewrite the same bytes. A backend that can
+// check a body against a CRC-32C the caller already has (S3) is also a
+// CRCUploader, found by type assertion; UploadCRC uses it when it is there.
 package bucket
