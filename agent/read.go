@@ -26,13 +26,10 @@ func (v *logView) read(ctx context.Context, r byteReader, p metadata.Partition, 
 			return out, fmt.Errorf("looking up index: %w", err)
 		}
 		if len(entries) == 0 || entries[0].BaseOffset > offset {
-			if len(out) > 0 {
+			if out != nil {
 				return out, nil
 			}
 			return nil, errOffsetOutOfRange
-		}
-		if out == nil {
-			out = make([]byte, 0, sizeHint(entries, hw, limit))
 		}
 		for _, e := range entries {
 			if e.BaseOffset >= hw {
@@ -61,22 +58,6 @@ func (v *logView) read(ctx context.Context, r byteReader, p metadata.Partition, 
 		}
 	}
 	return out, nil
-}
-
-// sizeHint is about the bytes a read of entries up to limit returns, so
-// that its output is allocated once: growing it by appending copied a
-// replay's bytes once more and was 7% of the agent's CPU replaying. A read
-// with no limit (Fetch v0-2) may return more, and grows past the hint.
-func sizeHint(entries []metadata.IndexEntry, hw int64, limit int) int {
-	const most = 16 << 20
-	n := 0
-	for _, e := range entries {
-		if e.BaseOffset >= hw || n >= limit || n >= most {
-			break
-		}
-		n += int(e.Len)
-	}
-	return min(n, limit, most)
 }
 
 // plan appends to ks the object ranges a read of p from offset with limit
