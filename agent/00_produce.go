@@ -26,7 +26,9 @@ import (
 //   - The connection's reader holds a request's room in the produce buffer
 //     before it reads the body: while the buffer is full, requests wait
 //     unread in the socket, as Kafka's request memory pool makes them, and
-//     not as bodies in memory that the buffer does not count.
+//     not as bodies in memory that the buffer does not count. After
+//     --reserve-wait a request is read anyway; if no room comes within its
+//     TimeoutMillis it is answered REQUEST_TIMED_OUT, which clients retry.
 //   - Transactional batches are refused until transactions exist.
 //   - Internal topics are refused with INVALID_TOPIC_EXCEPTION, as Kafka
 //     refuses clients' appends to them.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sluicehq/sluice/agent"
 	"github.com/sluicehq/sluice/agent/agenttest"
+	"github.com/sluicehq/sluice/tiering/bucket"
 )
 
 func client(t *testing.T, a *agenttest.Agent, opts ...kgo.Opt) *kgo.Client {
@@ -225,5 +226,87 @@ func TestProduceLargerThanTheBufferIsRefused(t *testing.T) {
 	}
 	if code := produceRaw(t, cl, "big", batchWith([]byte("v"), nil)); code != 0 {
 		t.Fatalf("then a small batch: code = %v", kerr.ErrorForCode(code))
+	}
+}
+
+// stalledBucket holds every Upload, once stalled, until released.
+type stalledBucket struct {
+	bucket.Bucket
+	mu      sync.Mutex
+	stalled chan struct{}
+	waiting int // uploads that reached the stall
+}
+
+// held returns how many uploads have reached the stall.
+func (b *stalledBucket) held() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting
+}
+
+func (b *stalledBucket) stall() chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stalled = make(chan struct{})
+	return b.stalled
+}
+
+func (b *stalledBucket) Upload(ctx context.Context, key string, data []byte) error {
+	b.mu.Lock()
+	stalled := b.stalled
+	if stalled != nil {
+		b.waiting++
+	}
+	b.mu.Unlock()
+	if stalled != nil {
+		select {
+		case <-stalled:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return b.Bucket.Upload(ctx, key, data)
+}
+
+// A produce request facing a buffer that a stalled bucket keeps full waits
+// unread for --reserve-wait, then its own timeout, and is answered with a
+// retriable error: it is neither dropped nor left unanswered.
+func TestProduceIntoAFullBufferGetsARetriableError(t *testing.T) {
+	sb := &stalledBucket{Bucket: bucket.NewInMem()}
+	a := agenttest.Start(t, agenttest.WithBucket(sb), agenttest.WithConfig(func(c *agent.Config) {
+		c.Produce.BufferBytes, c.Produce.FlushBytes = 64<<10, 16<<10
+		c.Produce.ReserveWait, c.Produce.UploadTimeout = 100*time.Millisecond, time.Minute
+	}))
+	cl := client(t, a)
+	if _, err := kadm.NewClient(cl).CreateTopic(testCtx(t), 1, 1, nil, "stalled"); err != nil {
+		t.Fatal(err)
+	}
+	release := sb.stall()
+	first := make(chan int16, 1)
+	go func() { first <- produceRaw(t, cl, "stalled", batchWith(make([]byte, 40<<10), nil)) }()
+
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 200
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = "stalled"
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Records = batchWith(make([]byte, 40<<10), nil)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	// The first request's flush holds 40 KiB of the 64 until the bucket
+	// is released; wait until it does.
+	for sb.held() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err := req.RequestWith(testCtx(t), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+		t.Fatalf("produce into a full buffer: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
+	}
+	close(release)
+	if code := <-first; code != 0 {
+		t.Fatalf("the first produce, once the bucket took it: %v", kerr.ErrorForCode(code))
 	}
 }

@@ -115,12 +115,21 @@ func New(cfg Config, deps Deps) *Buffer {
 // before its body is read, waiting while the buffer is full. Requests that
 // wait for room then wait unread, in the socket, and not as bodies in the
 // heap: what Kafka's request memory pool does (queued.max.request.bytes).
-// It reports false, holding nothing, when n is larger than the whole buffer
-// or ctx ends first. The bytes go to Append, or back through Release.
+// It waits at most ReserveWait: a request still without room is then read
+// without, and its Append waits the request's own timeout and fails with
+// ErrBufferFull, so a producer facing a slow bucket gets a retriable error,
+// not silence. It reports false, holding nothing, when n is larger than
+// the whole buffer or no room came in time. The bytes go to Append, or
+// back through Release.
 func (b *Buffer) Reserve(ctx context.Context, n int64) bool {
 	if n <= 0 || n > b.cfg.BufferBytes {
 		return false
 	}
+	if b.cfg.ReserveWait <= 0 {
+		return b.mem.TryAcquire(n)
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.cfg.ReserveWait)
+	defer cancel()
 	return b.mem.Acquire(ctx, n) == nil
 }
 
@@ -144,16 +153,15 @@ func (b *Buffer) Append(ctx context.Context, batches []Batch, reserved int64, do
 		b.Release(reserved)
 		return ErrClosed
 	}
+	if n > b.cfg.BufferBytes {
+		b.Release(reserved)
+		return ErrTooLarge
+	}
 	if reserved >= n {
 		b.Release(reserved - n)
-	} else {
+	} else if err := b.mem.Acquire(ctx, n-reserved); err != nil {
 		b.Release(reserved)
-		if n > b.cfg.BufferBytes {
-			return ErrTooLarge
-		}
-		if err := b.mem.Acquire(ctx, n); err != nil {
-			return fmt.Errorf("%w: %w", ErrBufferFull, err)
-		}
+		return fmt.Errorf("%w: %w", ErrBufferFull, err)
 	}
 	p := &pending{batches: batches, results: make([]metadata.BatchResult, len(batches)), done: done}
 	select {

@@ -11,6 +11,10 @@ type Config struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	FlushBytes    int           `yaml:"flush_bytes"`
 	BufferBytes   int64         `yaml:"buffer_bytes"`
+	// ReserveWait is how long a produce request waits unread for room in
+	// a full buffer before it is read anyway, to be answered with a
+	// retriable error if no room comes within its own timeout.
+	ReserveWait time.Duration `yaml:"reserve_wait"`
 	// Uploads is how many flushes may upload at once. Commits still happen
 	// one at a time, in flush order.
 	Uploads       int           `yaml:"uploads"`
@@ -22,7 +26,8 @@ type Config struct {
 func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.FlushInterval, prefix+"flush-interval", 250*time.Millisecond, "Longest a produced batch waits in memory before its flush starts.")
 	f.IntVar(&c.FlushBytes, prefix+"flush-bytes", 8<<20, "Buffered bytes that start a flush before the interval ends.")
-	f.Int64Var(&c.BufferBytes, prefix+"buffer-bytes", 128<<20, "Most produce request bytes held in memory, read or waiting for a flush or its commit; past it the agent reads no more produce requests until flushes free room.")
+	f.Int64Var(&c.BufferBytes, prefix+"buffer-bytes", 128<<20, "Most produce request bytes held in memory, read or waiting for a flush or its commit; past it produce requests wait unread (see --reserve-wait) until flushes free room.")
+	f.DurationVar(&c.ReserveWait, prefix+"reserve-wait", 5*time.Second, "Longest a produce request waits unread while the buffer is full; it is then read and waits its own timeout for room before a retriable REQUEST_TIMED_OUT.")
 	f.IntVar(&c.Uploads, prefix+"flush-uploads", 8, "Flushes uploading at the same time; each holds one encoded object, whose bytes --buffer-bytes counts.")
 	f.DurationVar(&c.UploadTimeout, prefix+"upload-timeout", 10*time.Second, "Longest one object upload may take before the flush fails.")
 	f.DurationVar(&c.CommitTimeout, prefix+"commit-timeout", 5*time.Second, "Longest one metadata commit may take before the flush fails.")
@@ -37,6 +42,8 @@ func (c *Config) Validate() error {
 		return errors.New("--flush-bytes must be positive")
 	case c.BufferBytes < int64(c.FlushBytes):
 		return errors.New("--buffer-bytes must be at least --flush-bytes")
+	case c.ReserveWait < 0:
+		return errors.New("--reserve-wait must not be negative")
 	case c.Uploads < 1:
 		return errors.New("--flush-uploads must be at least 1")
 	case c.UploadTimeout <= 0 || c.CommitTimeout <= 0:

@@ -13,9 +13,9 @@
 //   - One object, so one PUT, per flush, whatever the number of partitions
 //     or producers; one commit per flush.
 //   - Memory is bounded by BufferBytes, counted from before a request is
-//     read when the caller reserves its room (Reserve): an Append waits for
-//     the room its reservation does not cover and gives up with
-//     ErrBufferFull at its deadline. A flush is held once: its
+//     read when the caller reserves its room (Reserve, which waits at most
+//     ReserveWait): an Append waits for the room its reservation does not
+//     cover and gives up with ErrBufferFull, retriable, at its deadline. A flush is held once: its
 //     batches' bytes are let go when it is encoded, though they count until
 //     it is answered.
 //   - When a flush fails, every flush sealed before the failure was seen
