@@ -46,16 +46,13 @@ func (r *Reader) Read(ctx context.Context, key string, off, length int64) ([]byt
 // Keep caches the whole object key, which the caller has just written, and
 // reports whether it did: the agent that flushed an object serves its tail
 // consumers from memory instead of reading back what it uploaded. Once kept,
-// object belongs to the cache and must not be modified; an object larger
-// than the cache is not kept. If no read was served from it by the time
-// the cache evicts it, nothing can hold it and recycle, when set, gets it
-// back (under the cache's lock, so it must not block).
+// object belongs to the cache and must not be modified; it counts at its
+// capacity, and one larger than the whole cache is not kept. If no read was
+// served from it by the time the cache evicts it, nothing can hold it and
+// recycle, when set, gets it back (under the cache's lock, so it must not
+// block).
 func (r *Reader) Keep(key string, object []byte, recycle func([]byte)) bool {
-	if !r.cache.Fits(int64(cap(object))) {
-		return false
-	}
-	r.cache.Put(cache.Key{Object: key, Len: int64(len(object))}, object, recycle)
-	return true
+	return r.cache.Put(cache.Key{Object: key, Len: int64(len(object))}, object, recycle)
 }
 
 // get GETs the range of k, allocating only what the caller asked for.

@@ -224,7 +224,7 @@ func (c *Ranges) dropIfEmpty(name string, o *object) {
 // already or is larger than the whole cache. data counts at its capacity,
 // which is what it holds in memory. The caller holds c.mu.
 func (c *Ranges) add(o *object, k Key, data []byte) *list.Element {
-	if !c.Fits(int64(cap(data))) {
+	if int64(cap(data))+entryOverhead > c.maxBytes {
 		return nil
 	}
 	size := int64(cap(data)) + entryOverhead
@@ -253,25 +253,26 @@ func (c *Ranges) evict(el *list.Element) {
 	}
 }
 
-// Fits reports whether a range of n bytes would be kept.
-func (c *Ranges) Fits(n int64) bool { return n+entryOverhead <= c.maxBytes }
-
 // Put caches data as the bytes of k, as a finished load would: for an
 // object the caller already holds whole, so that reads of it need no GET.
-// data must not be modified afterwards. When recycle is set and no read was
-// served from data by the time it is evicted, recycle gets it back for
-// reuse; it runs under the cache's lock and must not block.
-func (c *Ranges) Put(k Key, data []byte, recycle func([]byte)) {
+// It reports whether it kept data, which is then the cache's and must not
+// be modified; data larger than the whole cache, or a k already cached, is
+// not kept. When recycle is set and no read was served from data by the
+// time it is evicted, recycle gets it back for reuse; it runs under the
+// cache's lock and must not block.
+func (c *Ranges) Put(k Key, data []byte, recycle func([]byte)) bool {
 	if int64(len(data)) != k.Len {
-		return
+		return false
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	o := c.object(k.Object)
-	if el := c.add(o, k, data); el != nil {
+	el := c.add(o, k, data)
+	if el != nil {
 		el.Value.(*entry).recycle = recycle
 	}
 	c.dropIfEmpty(k.Object, o)
+	return el != nil
 }
 
 // Stats returns how many ranges and bytes (overhead included) are cached.

@@ -265,4 +265,7 @@ func TestPutCountsCapacity(t *testing.T) {
 	if n, _ := c.Stats(); n != 3 {
 		t.Fatalf("cache holds %d entries past its bound, want 3", n)
 	}
+	if c.Put(Key{Object: "e", Len: 10}, make([]byte, 10, 1000), nil) {
+		t.Fatal("Put kept 10 bytes in a buffer larger than the whole cache")
+	}
 }
