@@ -23,7 +23,7 @@ import (
 //
 //   - compaction (maintenance_compact.go) rewrites a partition's small,
 //     old index entries into one compacted segment with real offsets and
-//     swaps the entries for the segment's in one compare-and-set;
+//     swaps them for the segment's entries in one compare-and-set;
 //   - retention (maintenance_compact.go) moves the log start past whole
 //     entries that retention.ms or retention.bytes let go;
 //   - cleanup (maintenance_cleanup.go) deletes objects no entry names any
@@ -44,6 +44,9 @@ type MaintenanceConfig struct {
 	CompactMinEntries int           `yaml:"compact_min_entries"`
 	CompactMinAge     time.Duration `yaml:"compact_min_age"`
 	SegmentBytes      int64         `yaml:"segment_bytes"`
+	// SegmentEntryBytes is the size of each index entry of a compacted
+	// segment: a fetch reads whole entries, so it is about a fetch's size.
+	SegmentEntryBytes int64 `yaml:"segment_entry_bytes"`
 	// ObjectGrace is how long an object that no entry names any more is
 	// kept: longer than a fetch or a compaction that read the entry before
 	// it was let go can take.
@@ -56,6 +59,7 @@ func (c *MaintenanceConfig) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.IntVar(&c.CompactMinEntries, prefix+"compact-min-entries", 16, "Fewest small index entries of a partition that one compaction merges into a segment.")
 	f.DurationVar(&c.CompactMinAge, prefix+"compact-min-age", time.Minute, "How old an object must be before its entries are compacted (ten times this, and an ingest object's entries are compacted even alone, so the object can be deleted).")
 	f.Int64Var(&c.SegmentBytes, prefix+"segment-bytes", 32<<20, "Size compacted segments grow to; each is built in memory, and the memory limit counts one.")
+	f.Int64Var(&c.SegmentEntryBytes, prefix+"segment-entry-bytes", 1<<20, "Bytes each index entry of a compacted segment covers; a fetch reads at least one whole entry.")
 	f.DurationVar(&c.ObjectGrace, prefix+"object-grace", 10*time.Minute, "How long an object no index entry names any more is kept before it is deleted.")
 }
 
@@ -70,6 +74,8 @@ func (c *MaintenanceConfig) Validate() error {
 		return errors.New("--compact-min-age must not be negative")
 	case c.SegmentBytes < 1<<10 || c.SegmentBytes > 1<<30:
 		return errors.New("--segment-bytes must be between 1KiB and 1GiB")
+	case c.SegmentEntryBytes < 1<<10 || c.SegmentEntryBytes > c.SegmentBytes:
+		return errors.New("--segment-entry-bytes must be between 1KiB and --segment-bytes")
 	case c.ObjectGrace < 0:
 		return errors.New("--object-grace must not be negative")
 	}

@@ -124,13 +124,22 @@ func retentionPolicy(t metadata.Topic) (retention.Policy, bool) {
 }
 
 // compact merges the runs of es that the policy picks, one segment each.
+// The entries of one segment are one source to the policy: it weighs
+// segments, not the entries a segment is cut into.
 func (m *maintainer) compact(ctx context.Context, t metadata.Topic, p metadata.Partition, es []metadata.IndexEntry) {
 	now := m.now()
-	srcs := make([]compaction.Source, len(es))
-	for i, e := range es {
-		srcs[i] = compaction.Source{Object: e.Object, Pos: e.Pos, Len: e.Len, BaseOffset: e.BaseOffset,
+	var srcs []compaction.Source
+	for _, e := range es {
+		if n := len(srcs); n > 0 && srcs[n-1].Object == e.Object && srcs[n-1].Pos+srcs[n-1].Len == e.Pos {
+			last := &srcs[n-1]
+			last.Len += e.Len
+			last.LastOffset = e.LastOffset
+			last.MaxTimestamp = max(last.MaxTimestamp, e.MaxTimestamp)
+			continue
+		}
+		srcs = append(srcs, compaction.Source{Object: e.Object, Pos: e.Pos, Len: e.Len, BaseOffset: e.BaseOffset,
 			LastOffset: e.LastOffset, MaxTimestamp: e.MaxTimestamp, Created: created(e.Object, now),
-			Shared: strings.HasPrefix(e.Object, tiering.IngestPrefix)}
+			Shared: strings.HasPrefix(e.Object, tiering.IngestPrefix)})
 	}
 	pol := compaction.Policy{MinEntries: m.cfg.CompactMinEntries, MinAge: m.cfg.CompactMinAge,
 		TargetBytes: m.cfg.SegmentBytes, ReleaseAge: 10 * m.cfg.CompactMinAge}
@@ -138,11 +147,20 @@ func (m *maintainer) compact(ctx context.Context, t metadata.Topic, p metadata.P
 		if ctx.Err() != nil {
 			return
 		}
-		i, _ := slices.BinarySearchFunc(es, run[0].BaseOffset, func(e metadata.IndexEntry, off int64) int {
+		m.compactRun(ctx, t, p, entriesOf(es, run[0].BaseOffset, run[len(run)-1].LastOffset), run)
+	}
+}
+
+// entriesOf is the run of es, in offset order, from the entry starting at
+// base to the one ending at last.
+func entriesOf(es []metadata.IndexEntry, base, last int64) []metadata.IndexEntry {
+	find := func(off int64) int {
+		i, _ := slices.BinarySearchFunc(es, off, func(e metadata.IndexEntry, off int64) int {
 			return cmp.Compare(e.BaseOffset, off)
 		})
-		m.compactRun(ctx, t, p, es[i:i+len(run)], run)
+		return i
 	}
+	return es[find(base):find(last+1)]
 }
 
 // compactRun writes one segment for old and swaps it in. The order keeps
@@ -153,7 +171,7 @@ func (m *maintainer) compact(ctx context.Context, t metadata.Topic, p metadata.P
 func (m *maintainer) compactRun(ctx context.Context, t metadata.Topic, p metadata.Partition, old []metadata.IndexEntry, srcs []compaction.Source) {
 	sec := segment.Section{Topic: t.Name, TopicID: p.Topic, Partition: p.Index}
 	log := m.log.With("topic", t.Name, "partition", p.Index, "offset", old[0].BaseOffset)
-	seg, err := compaction.Compact(ctx, m.reader, m.bucket, sec, srcs)
+	seg, err := compaction.Compact(ctx, m.reader, m.bucket, sec, srcs, m.cfg.SegmentEntryBytes)
 	if err != nil {
 		if seg.Key != "" {
 			m.orphan(ctx, seg.Key)
@@ -168,14 +186,17 @@ func (m *maintainer) compactRun(ctx context.Context, t metadata.Topic, p metadat
 		m.warn(ctx, "recording compacted objects for cleanup", err, "topic", t.Name, "partition", p.Index)
 		return
 	}
-	repl := metadata.IndexEntry{BaseOffset: seg.BaseOffset, LastOffset: seg.LastOffset, MaxTimestamp: seg.MaxTimestamp,
-		Object: seg.Key, Pos: seg.Pos, Len: seg.Len}
+	repl := make([]metadata.IndexEntry, len(seg.Entries))
+	for i, e := range seg.Entries {
+		repl[i] = metadata.IndexEntry{BaseOffset: e.BaseOffset, LastOffset: e.LastOffset, MaxTimestamp: e.MaxTimestamp,
+			Object: seg.Key, Pos: e.Pos, Len: e.Len}
+	}
 	err = m.life.ReplaceEntries(ctx, p, old, repl)
 	switch {
 	case err == nil:
 		compactions.Add(ctx, 1, compactResults[compactDone])
 		compactedEntries.Add(ctx, int64(len(old)))
-		log.Info("compacted", "segment", seg.Key, "entries", len(old), "bytes", seg.Len)
+		log.Info("compacted", "segment", seg.Key, "entries", len(old), "new_entries", len(repl), "bytes", seg.Len)
 	case errors.Is(err, metadata.ErrConflict), errors.Is(err, metadata.ErrUnknownTopic):
 		compactions.Add(ctx, 1, compactResults[compactConflict])
 		log.Debug("compaction lost to a concurrent change", "segment", seg.Key, "err", err)

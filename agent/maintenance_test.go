@@ -22,11 +22,13 @@ import (
 )
 
 // fastMaintenance runs maintenance every few milliseconds on data of any
-// older than 10ms (100ms for a lone ingest entry), with a short grace period.
+// older than 10ms (100ms for a lone ingest entry), with a short grace
+// period, and cuts segments into entries of 1 KiB.
 func fastMaintenance(c *agent.Config) {
 	c.Maintenance.Interval = 20 * time.Millisecond
 	c.Maintenance.CompactMinEntries = 4
 	c.Maintenance.CompactMinAge = 10 * time.Millisecond
+	c.Maintenance.SegmentEntryBytes = 1 << 10
 	c.Maintenance.ObjectGrace = 100 * time.Millisecond
 }
 

@@ -16,9 +16,12 @@ var _ metadata.Lifecycle = (*Store)(nil)
 // replaceEntries is the mutation of one ReplaceEntries call that passed
 // its compare-and-set.
 type replaceEntries struct {
-	Partition   metadata.Partition    `json:"partition"`
-	Old         []metadata.IndexEntry `json:"old"`
-	Replacement metadata.IndexEntry   `json:"replacement"`
+	Partition    metadata.Partition    `json:"partition"`
+	Old          []metadata.IndexEntry `json:"old"`
+	Replacements []metadata.IndexEntry `json:"replacements,omitempty"`
+	// Replacement is the one entry of a log written before a compaction
+	// could make several; it is only read.
+	Replacement *metadata.IndexEntry `json:"replacement,omitempty"`
 }
 
 // trimLog is the mutation of one Trim call that moved the log start.
@@ -28,7 +31,7 @@ type trimLog struct {
 }
 
 // ReplaceEntries swaps old for replacement if old is still in the index.
-func (s *Store) ReplaceEntries(_ context.Context, p metadata.Partition, old []metadata.IndexEntry, replacement metadata.IndexEntry) error {
+func (s *Store) ReplaceEntries(_ context.Context, p metadata.Partition, old, replacement []metadata.IndexEntry) error {
 	if err := metadata.CheckReplacement(old, replacement); err != nil {
 		return err
 	}
@@ -43,7 +46,7 @@ func (s *Store) ReplaceEntries(_ context.Context, p metadata.Partition, old []me
 	if ps.find(old) < 0 {
 		return fmt.Errorf("%w: entries %d-%d", metadata.ErrConflict, old[0].BaseOffset, old[len(old)-1].LastOffset)
 	}
-	m := &replaceEntries{Partition: p, Old: old, Replacement: replacement}
+	m := &replaceEntries{Partition: p, Old: old, Replacements: replacement}
 	if _, err := s.change(mutation{ReplaceEntries: m}); err != nil {
 		return fmt.Errorf("replacing index entries: %w", err)
 	}
@@ -138,7 +141,11 @@ func (s *Store) applyReplace(m replaceEntries) {
 	if i < 0 {
 		return
 	}
-	ps.index = slices.Replace(ps.index, i, i+len(m.Old), m.Replacement)
+	repl := m.Replacements
+	if m.Replacement != nil {
+		repl = append(repl, *m.Replacement)
+	}
+	ps.index = slices.Replace(ps.index, i, i+len(m.Old), repl...)
 	ps.findPeaks()
 }
 

@@ -22,6 +22,7 @@ func testLifecycle(t *testing.T, h harness) {
 		{"ReplaceConflict", testReplaceConflict},
 		{"ReplaceRace", testReplaceRace},
 		{"ReplaceOffsetForTime", testReplaceOffsetForTime},
+		{"ReplaceSplit", testReplaceSplit},
 		{"Trim", testTrim},
 		{"TrimAll", testTrimAll},
 		{"TrimOffsetForTime", testTrimOffsetForTime},
@@ -64,7 +65,22 @@ func merged(object string, es ...metadata.IndexEntry) metadata.IndexEntry {
 	return e
 }
 
-func replace(t *testing.T, l metadata.Lifecycle, p metadata.Partition, old []metadata.IndexEntry, r metadata.IndexEntry) {
+// split is what a compaction of es into object would make when it cuts
+// the segment into entries after each group of sizes entries.
+func split(object string, es []metadata.IndexEntry, sizes ...int) []metadata.IndexEntry {
+	var out []metadata.IndexEntry
+	pos := int64(8)
+	for _, n := range sizes {
+		e := merged(object, es[:n]...)
+		e.Pos = pos
+		pos += e.Len
+		out = append(out, e)
+		es = es[n:]
+	}
+	return out
+}
+
+func replace(t *testing.T, l metadata.Lifecycle, p metadata.Partition, old []metadata.IndexEntry, r ...metadata.IndexEntry) {
 	t.Helper()
 	if err := l.ReplaceEntries(t.Context(), p, old, r); err != nil {
 		t.Fatalf("ReplaceEntries(%s): %v", fmtEntries(old), err)
@@ -127,29 +143,33 @@ func testReplaceConflict(t *testing.T, s Store, l metadata.Lifecycle) {
 	moved := slices.Clone(es[:2])
 	moved[1].Pos++
 	for _, old := range [][]metadata.IndexEntry{moved, {es[0], {BaseOffset: 2, LastOffset: 3, Object: "ghost", Len: 1}}} {
-		if err := l.ReplaceEntries(ctx, p, old, merged("seg", old...)); !errors.Is(err, metadata.ErrConflict) {
+		if err := l.ReplaceEntries(ctx, p, old, []metadata.IndexEntry{merged("seg", old...)}); !errors.Is(err, metadata.ErrConflict) {
 			t.Errorf("ReplaceEntries(%s) = %v, want ErrConflict", fmtEntries(old), err)
 		}
 	}
 	replace(t, l, p, es[:2], merged("seg1", es[:2]...))
-	if err := l.ReplaceEntries(ctx, p, es[:2], merged("seg2", es[:2]...)); !errors.Is(err, metadata.ErrConflict) {
+	if err := l.ReplaceEntries(ctx, p, es[:2], []metadata.IndexEntry{merged("seg2", es[:2]...)}); !errors.Is(err, metadata.ErrConflict) {
 		t.Errorf("replacing entries already replaced = %v, want ErrConflict", err)
 	}
 	wantIndex(t, s, p, 0, 10, merged("seg1", es[:2]...), es[2])
 	// Arguments no agent should pass are refused, and are not conflicts.
 	bad := [][]metadata.IndexEntry{nil, {es[0], es[2]}}
 	for _, old := range bad {
-		if err := l.ReplaceEntries(ctx, p, old, metadata.IndexEntry{Object: "x"}); err == nil || errors.Is(err, metadata.ErrConflict) {
+		if err := l.ReplaceEntries(ctx, p, old, []metadata.IndexEntry{{Object: "x"}}); err == nil || errors.Is(err, metadata.ErrConflict) {
 			t.Errorf("ReplaceEntries(%s) = %v, want a refusal", fmtEntries(old), err)
 		}
 	}
 	short := merged("seg3", es[2])
 	short.LastOffset--
-	if err := l.ReplaceEntries(ctx, p, es[2:], short); err == nil || errors.Is(err, metadata.ErrConflict) {
-		t.Errorf("a replacement not covering the same offsets = %v, want a refusal", err)
+	gap := split("seg4", es, 1, 1, 1)
+	gap[1].BaseOffset++
+	for _, r := range [][]metadata.IndexEntry{nil, {short}, gap} {
+		if err := l.ReplaceEntries(ctx, p, es[2:], r); err == nil || errors.Is(err, metadata.ErrConflict) {
+			t.Errorf("ReplaceEntries with %s, not covering the same offsets = %v, want a refusal", fmtEntries(r), err)
+		}
 	}
 	ghost := metadata.Partition{Topic: newID()}
-	if err := l.ReplaceEntries(ctx, ghost, es[2:], merged("seg", es[2])); !errors.Is(err, metadata.ErrUnknownTopic) {
+	if err := l.ReplaceEntries(ctx, ghost, es[2:], []metadata.IndexEntry{merged("seg", es[2])}); !errors.Is(err, metadata.ErrUnknownTopic) {
 		t.Errorf("ReplaceEntries on a missing partition = %v, want ErrUnknownTopic", err)
 	}
 	wantIndex(t, s, p, 0, 10, merged("seg1", es[:2]...), es[2])
@@ -169,7 +189,7 @@ func testReplaceRace(t *testing.T, s Store, l metadata.Lifecycle) {
 	for i := range racers {
 		wg.Go(func() {
 			seg := merged(fmt.Sprintf("seg%d", i), es...)
-			err := l.ReplaceEntries(t.Context(), p, es, seg)
+			err := l.ReplaceEntries(t.Context(), p, es, []metadata.IndexEntry{seg})
 			if err != nil && !errors.Is(err, metadata.ErrConflict) {
 				t.Errorf("racer %d: %v", i, err)
 			}
@@ -215,6 +235,41 @@ func testReplaceOffsetForTime(t *testing.T, s Store, l metadata.Lifecycle) {
 	}{{0, &es[0]}, {100, &es[0]}, {101, &a}, {300, &a}, {301, &es[6]}, {400, &es[6]}, {401, nil}} {
 		wantForTime(t, s, p, c.ts, c.want)
 	}
+}
+
+// A compaction may replace entries with several: OffsetForTime finds each
+// by its own max timestamp, and the peaks after them still hold.
+func testReplaceSplit(t *testing.T, s Store, l metadata.Lifecycle) {
+	tp := createTopic(t, s, "t", 1)
+	p := part(tp, 0)
+	es := singles(t, s, p, "o", 0, 100, 90, 150, 120, 300, 250, 400, 80)
+	a := split("segA", es[1:6], 1, 2, 1, 1) // 90 | 150 120 | 300 | 250
+	replace(t, l, p, es[1:6], a...)
+	wantIndex(t, s, p, 0, 10, append(append([]metadata.IndexEntry{es[0]}, a...), es[6:]...)...)
+	for _, c := range []struct {
+		ts   int64
+		want *metadata.IndexEntry
+	}{{0, &es[0]}, {100, &es[0]}, {101, &a[1]}, {150, &a[1]}, {151, &a[2]}, {300, &a[2]}, {301, &es[6]}, {401, nil}} {
+		wantForTime(t, s, p, c.ts, c.want)
+	}
+	// From the first entry, with no peak before; and a split holding no
+	// peak adds none.
+	old := []metadata.IndexEntry{es[0], a[0], a[1]}
+	b := split("segB", old, 1, 2)
+	replace(t, l, p, old, b...)
+	c := split("segC", es[6:], 1, 1)
+	replace(t, l, p, es[6:], c...)
+	for _, c := range []struct {
+		ts   int64
+		want *metadata.IndexEntry
+	}{{0, &b[0]}, {101, &b[1]}, {151, &a[2]}, {301, &c[0]}, {401, nil}} {
+		wantForTime(t, s, p, c.ts, c.want)
+	}
+	wantReferenced(t, l, p, "segA", true)
+	wantReferenced(t, l, p, "o1", false)
+	// Commits after it are found by time as before.
+	next := singles(t, s, p, "n", 16, 500)
+	wantForTime(t, s, p, 401, &next[0])
 }
 
 // Trim moves the log start forward to entry boundaries only, and drops

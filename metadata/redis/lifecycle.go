@@ -15,12 +15,15 @@ var _ metadata.Lifecycle = (*Store)(nil)
 
 // ReplaceEntries swaps old for replacement in one script, if old is still
 // there; see replaceEntriesScript.
-func (s *Store) ReplaceEntries(ctx context.Context, p metadata.Partition, old []metadata.IndexEntry, replacement metadata.IndexEntry) error {
+func (s *Store) ReplaceEntries(ctx context.Context, p metadata.Partition, old, replacement []metadata.IndexEntry) error {
 	if err := metadata.CheckReplacement(old, replacement); err != nil {
 		return err
 	}
-	args := make([]any, 0, 3+len(old))
-	args = append(args, encodeEntry(replacement), replacement.BaseOffset, strconv.FormatInt(replacement.MaxTimestamp, 10))
+	args := make([]any, 0, 1+3*len(replacement)+len(old))
+	args = append(args, len(replacement))
+	for _, r := range replacement {
+		args = append(args, encodeEntry(r), r.BaseOffset, strconv.FormatInt(r.MaxTimestamp, 10))
+	}
 	for _, e := range old {
 		args = append(args, encodeEntry(e))
 	}

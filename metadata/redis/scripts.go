@@ -397,32 +397,51 @@ return 0
 `)
 
 // replaceEntriesScript swaps consecutive index entries of one partition for
-// one entry covering the same offsets, if every old entry is still there;
-// see Store.ReplaceEntries.
+// others covering the same offsets, if every old entry is still there; see
+// Store.ReplaceEntries.
 //
 // KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
 // times key
-// ARGV[1] the new entry's member, ARGV[2] its base offset, ARGV[3] its max
-// timestamp
-// ARGV[4..] the members of the old entries
+// ARGV[1] n, the number of new entries; then for each new entry in offset
+// order its member, base offset and max timestamp
+// ARGV[2+3n..] the members of the old entries
 //
 // Returns 1 when replaced; 0 when an old entry is missing, and nothing is
 // written; -1 when the partition does not exist. The times set keeps its
-// meaning: if any old entry was a time peak, the new entry is one, scored
-// by its max timestamp (the largest of theirs), which stays below every
-// later peak and above every earlier one.
+// meaning. Unless an old entry was a time peak, none of the new ones is:
+// their timestamps are those of the same batches. Otherwise the new peaks
+// are found again from the last peak before the old entries, the one
+// scored just below the first old peak; the largest new timestamp is the
+// largest old one, so the peaks after them stay right.
 var replaceEntriesScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-for i = 4, #ARGV do
+local first = 2 + 3 * tonumber(ARGV[1])
+for i = first, #ARGV do
   if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then return 0 end
 end
-local peak = false
-for i = 4, #ARGV do
+local peak = nil
+for i = first, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
-  if redis.call('ZREM', KEYS[3], string.match(ARGV[i], '^(%-?%d+),')) == 1 then peak = true end
+  local base = string.match(ARGV[i], '^(%-?%d+),')
+  local score = redis.call('ZSCORE', KEYS[3], base)
+  if score then
+    peak = peak or score
+    redis.call('ZREM', KEYS[3], base)
+  end
 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-if peak then redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2]) end
+local run = nil
+if peak then
+  local before = redis.call('ZREVRANGEBYSCORE', KEYS[3], '(' .. peak, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if before[2] then run = tonumber(before[2]) end
+end
+for i = 2, first - 1, 3 do
+  redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+  local ts = tonumber(ARGV[i + 2])
+  if peak and (not run or ts > run) then
+    redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[i + 1])
+    run = ts
+  end
+end
 return 1
 `)
 

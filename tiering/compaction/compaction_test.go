@@ -111,12 +111,16 @@ func TestCompactRealOffsets(t *testing.T) {
 	flushes := sampleFlushes()
 	srcs := ingest(t, bk, flushes...)
 	r := tiering.NewReader(bk, 1<<20)
-	seg, err := compaction.Compact(t.Context(), r, bk, secA, srcs)
+	seg, err := compaction.Compact(t.Context(), r, bk, secA, srcs, 1<<20)
 	if err != nil {
 		t.Fatalf("Compact: %v", err)
 	}
-	if seg.BaseOffset != 0 || seg.LastOffset != 14 || seg.Batches != 5 || seg.Records != 15 || seg.MaxTimestamp != 304 {
-		t.Errorf("segment %+v, want offsets 0-14, 5 batches, 15 records, max timestamp 304", seg)
+	if seg.BaseOffset != 0 || seg.LastOffset != 14 || seg.Batches != 5 || seg.Records != 15 {
+		t.Errorf("segment %+v, want offsets 0-14, 5 batches, 15 records", seg)
+	}
+	whole := compaction.Entry{Pos: seg.Pos, Len: seg.Len, BaseOffset: 0, LastOffset: 14, MaxTimestamp: 304}
+	if len(seg.Entries) != 1 || seg.Entries[0] != whole {
+		t.Errorf("entries %+v, want one: %+v", seg.Entries, whole)
 	}
 	data := download(t, bk, seg.Key)
 	f, err := segment.Verify(bytes.NewReader(data), int64(len(data)))
@@ -167,13 +171,13 @@ func TestCompactAgain(t *testing.T) {
 	bk := bucket.NewInMem()
 	srcs := ingest(t, bk, sampleFlushes()...)
 	r := tiering.NewReader(bk, 0)
-	first, err := compaction.Compact(t.Context(), r, bk, secA, srcs[:2])
+	first, err := compaction.Compact(t.Context(), r, bk, secA, srcs[:2], 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	src := compaction.Source{Object: first.Key, Pos: first.Pos, Len: first.Len,
-		BaseOffset: first.BaseOffset, LastOffset: first.LastOffset, MaxTimestamp: first.MaxTimestamp}
-	seg, err := compaction.Compact(t.Context(), r, bk, secA, []compaction.Source{src, srcs[2]})
+		BaseOffset: first.BaseOffset, LastOffset: first.LastOffset}
+	seg, err := compaction.Compact(t.Context(), r, bk, secA, []compaction.Source{src, srcs[2]}, 1<<20)
 	if err != nil {
 		t.Fatalf("compacting a segment again: %v", err)
 	}
@@ -181,6 +185,44 @@ func TestCompactAgain(t *testing.T) {
 	f, err := segment.Verify(bytes.NewReader(data), int64(len(data)))
 	if err != nil || f.Sections[0].BaseOffset != 0 || f.Sections[0].LastOffset != 14 {
 		t.Fatalf("Verify = %+v, %v; want offsets 0-14", f, err)
+	}
+}
+
+// Entries cut the segment at batch boundaries once they reach the entry
+// size, each with its own batches' offsets and largest max timestamp.
+func TestCompactCutsEntries(t *testing.T) {
+	bk := bucket.NewInMem()
+	srcs := ingest(t, bk, sampleFlushes()...)
+	r := tiering.NewReader(bk, 0)
+	const size = 100 // the sample batches are 67-91 bytes
+	seg, err := compaction.Compact(t.Context(), r, bk, secA, srcs, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := download(t, bk, seg.Key)
+	if len(seg.Entries) != 3 {
+		t.Fatalf("%d entries %+v, want 3", len(seg.Entries), seg.Entries)
+	}
+	pos, off := seg.Pos, int64(0)
+	for i, e := range seg.Entries {
+		if e.Pos != pos || e.BaseOffset != off || (i < len(seg.Entries)-1 && e.Len < size) {
+			t.Errorf("entry %d %+v does not follow at %d, offset %d, or is short", i, e, pos, off)
+		}
+		maxTS := int64(-1)
+		for b, err := range segment.Batches(data[e.Pos : e.Pos+e.Len]) {
+			if err != nil || b.BaseOffset != off {
+				t.Fatalf("entry %d: batch at offset %d, want %d: %v", i, b.BaseOffset, off, err)
+			}
+			off += int64(b.LastOffsetDelta) + 1
+			maxTS = max(maxTS, b.MaxTimestamp)
+		}
+		if e.LastOffset != off-1 || e.MaxTimestamp != maxTS {
+			t.Errorf("entry %d %+v, its batches end at %d with max timestamp %d", i, e, off-1, maxTS)
+		}
+		pos += e.Len
+	}
+	if pos != seg.Pos+seg.Len || off != 15 {
+		t.Errorf("entries end at %d, offset %d; the section at %d, offset 15", pos, off, seg.Pos+seg.Len)
 	}
 }
 
@@ -197,11 +239,11 @@ func TestCompactMismatch(t *testing.T) {
 	gap[1].BaseOffset++
 	torn[1].Len--
 	for name, ss := range map[string][]compaction.Source{"too long": tooLong, "too short": tooShort, "gap": gap, "torn": torn} {
-		if _, err := compaction.Compact(t.Context(), r, bk, secA, ss); !errors.Is(err, compaction.ErrMismatch) {
+		if _, err := compaction.Compact(t.Context(), r, bk, secA, ss, 1<<20); !errors.Is(err, compaction.ErrMismatch) {
 			t.Errorf("%s: Compact = %v, want ErrMismatch", name, err)
 		}
 	}
-	if _, err := compaction.Compact(t.Context(), r, bk, secA, nil); !errors.Is(err, compaction.ErrNoSources) {
+	if _, err := compaction.Compact(t.Context(), r, bk, secA, nil, 1<<20); !errors.Is(err, compaction.ErrNoSources) {
 		t.Errorf("no sources: %v", err)
 	}
 	var keys []string
@@ -222,7 +264,7 @@ func TestCompactMissingSource(t *testing.T) {
 	if err := bk.Delete(t.Context(), srcs[1].Object); err != nil {
 		t.Fatal(err)
 	}
-	_, err := compaction.Compact(t.Context(), tiering.NewReader(bk, 0), bk, secA, srcs)
+	_, err := compaction.Compact(t.Context(), tiering.NewReader(bk, 0), bk, secA, srcs, 1<<20)
 	if !errors.Is(err, bucket.ErrNotFound) {
 		t.Fatalf("Compact = %v, want ErrNotFound", err)
 	}
@@ -238,7 +280,7 @@ func TestCompactUploadFails(t *testing.T) {
 	bk := bucket.NewInMem()
 	srcs := ingest(t, bk, sampleFlushes()...)
 	boom := errors.New("boom")
-	seg, err := compaction.Compact(t.Context(), tiering.NewReader(bk, 0), failingUploader{boom}, secA, srcs)
+	seg, err := compaction.Compact(t.Context(), tiering.NewReader(bk, 0), failingUploader{boom}, secA, srcs, 1<<20)
 	if !errors.Is(err, boom) || seg.Key == "" {
 		t.Fatalf("Compact = %+v, %v; want the key and the upload error", seg, err)
 	}
