@@ -36,7 +36,8 @@ func newLifecycleRig(t *testing.T) *lifecycleRig {
 	rd, s3 := testenv.StartRedis(t), testenv.StartS3(t)
 	r := &lifecycleRig{rd: rd, s3: s3}
 	r.agent = startAgent(t, rd.URL(), s3.URL(), "--flush-interval", "5ms",
-		"--maintenance-interval", "200ms", "--compact-min-entries", "8", "--compact-min-age", "2s", "--object-grace", "2s")
+		"--maintenance-interval", "200ms", "--compact-min-entries", "8", "--compact-min-age", "2s", "--object-grace", "2s",
+		"--segment-entry-bytes", "1024")
 	r.redis = goredis.NewClient(&goredis.Options{Addr: rd.Addr()})
 	t.Cleanup(func() { _ = r.redis.Close() })
 	var err error
@@ -90,7 +91,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // TestLifecycle runs compaction, retention and cleanup in a real agent:
 // many small flushes are compacted (the index shrinks in Redis) into
-// segments that `sluice object inspect` shows with real offsets, every
+// segments, each indexed in several entries, that `sluice object inspect`
+// shows with real offsets, every
 // record still reads back at its acked offset, retention.ms moves the log
 // start, and cleanup deletes what was let go, and an orphan, after the
 // grace period.
@@ -117,10 +119,11 @@ func TestLifecycle(t *testing.T) {
 	}
 	ingested := len(r.keys(t, tiering.IngestPrefix))
 	before := [2]int64{r.entries(t, tp, 0), r.entries(t, tp, 1)}
-	waitFor(t, "compaction", func() bool { return r.entries(t, tp, 0) <= 12 && r.entries(t, tp, 1) <= 12 })
+	waitFor(t, "compaction", func() bool { return r.objects(t, tp, 0) <= 12 && r.objects(t, tp, 1) <= 12 })
 	if before[0] < 32 || before[1] < 32 {
 		t.Fatalf("only %v index entries after %d flushes: the flushes were not small", before, rounds)
 	}
+	r.wantSplitSegment(t, tp)
 	verifyLog(ctx, t, r.agent.addr, "lifecycle", l)
 	r.inspectSegment(ctx, t)
 	waitFor(t, "the orphan deleted", func() bool { return len(r.keys(t, orphan)) == 0 })
@@ -180,6 +183,39 @@ func (r *lifecycleRig) uploadOrphan(t *testing.T, tp metadata.Topic) string {
 		t.Fatal(err)
 	}
 	return key
+}
+
+// named counts the index entries of partition p naming each object.
+func (r *lifecycleRig) named(t *testing.T, tp metadata.Topic, p int32) map[string]int {
+	t.Helper()
+	es, err := r.store.Index(t.Context(), metadata.Partition{Topic: tp.ID, Index: p}, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]int{}
+	for _, e := range es {
+		named[e.Object]++
+	}
+	return named
+}
+
+// objects is how many objects the index of partition p names.
+func (r *lifecycleRig) objects(t *testing.T, tp metadata.Topic, p int32) int {
+	t.Helper()
+	return len(r.named(t, tp, p))
+}
+
+// wantSplitSegment checks that a compacted segment of partition 0 is
+// named by several index entries.
+func (r *lifecycleRig) wantSplitSegment(t *testing.T, tp metadata.Topic) {
+	t.Helper()
+	named := r.named(t, tp, 0)
+	for k, n := range named {
+		if strings.HasPrefix(k, tiering.SegmentsPrefix) && n > 1 {
+			return
+		}
+	}
+	t.Fatalf("no compacted segment is named by several index entries: %v", named)
 }
 
 // inspectSegment runs `sluice object inspect` on a compacted segment and

@@ -124,7 +124,9 @@ func (r *Report) print(out io.Writer) {
 	row("replay MB/s", a, b, ceil(func(c *Ceiling) string {
 		return fmt.Sprintf("GET %s (x%d), p50/p99 %s", f1(c.GetMBps), c.GetConcurrency, lat2(c.GetLatency))
 	}))
-	a, b = col(func(l *Load) string { return fmt.Sprintf("%d/%d", l.Full.Failed+l.Half.Failed+l.Alone.Failed, l.ConsumeErrors) })
+	a, b = col(func(l *Load) string {
+		return fmt.Sprintf("%d/%d", l.Full.Failed+l.Half.Failed+l.Alone.Failed, l.ConsumeErrors)
+	})
 	row("failed produces/consume errors", a, b, "")
 	if s.Cost != nil {
 		r.printCost(row, s.Cost, r.Machine.CPUs)
