@@ -80,6 +80,9 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
 	if deps.Out == nil {
 		deps.Out = io.Discard
 	}
+	if err := checkWritable(cfg.AgentProfile, cfg.JSON); err != nil {
+		return nil, err
+	}
 	rep := &Report{Started: time.Now().UTC(), Config: cfg, Machine: Machine{CPUs: runtime.NumCPU(),
 		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), LoadAvgBefore: loadAvg()}}
 	prog := newProgress(deps.Progress)
@@ -125,6 +128,29 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
 	return rep, nil
 }
 
+// checkWritable creates each of paths that is set, so that a path the
+// bench cannot write fails at the start and not after minutes of load.
+func checkWritable(paths ...string) error {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if dir := filepath.Dir(p); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return fmt.Errorf("cannot write %s: %w", p, err)
+			}
+		}
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return fmt.Errorf("cannot write %s: %w", p, err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cannot write %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
 // runKfake runs the same load against franz-go's in-memory broker, in this
 // process, with one broker as Sluice has one agent.
 func runKfake(ctx context.Context, cfg Config, prog *progress) (*Load, error) {
@@ -137,11 +163,6 @@ func runKfake(ctx context.Context, cfg Config, prog *progress) (*Load, error) {
 }
 
 func (r *Report) write(path string) error {
-	if dir := filepath.Dir(path); dir != "." {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("writing the report: %w", err)
-		}
-	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err

@@ -130,3 +130,17 @@ func TestBenchSlowS3(t *testing.T) {
 		t.Errorf("slowed S3: %d records answered in full load, %d failed, %d consume errors", l.Full.Records, failed, l.ConsumeErrors)
 	}
 }
+
+// A profile or report path the bench cannot write is refused before any
+// server starts, not after the load.
+func TestBenchRefusesAnUnwritablePath(t *testing.T) {
+	var cfg bench.Config
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	cfg.RegisterFlags("", fs)
+	if err := fs.Parse([]string{"--agent-profile", t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.Run(t.Context(), cfg, bench.Deps{}); err == nil || !strings.Contains(err.Error(), "cannot write") {
+		t.Fatalf("Run with a directory as the profile path = %v, want cannot write", err)
+	}
+}

@@ -18,6 +18,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/sluicehq/sluice/tiering/bucket/s3"
 )
 
 // s3Target is how the ceiling reaches the bucket under test.
@@ -52,7 +54,7 @@ func parseBucketURL(raw string) (*s3Target, error) {
 // client builds an S3 client configured as the agent's (bucket/s3.New):
 // the same SDK, defaults, endpoint and addressing.
 func (t *s3Target) client(ctx context.Context) (*awss3.Client, error) {
-	var opts []func(*awsconfig.LoadOptions) error
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithHTTPClient(s3.NewHTTPClient())}
 	if t.region != "" {
 		opts = append(opts, awsconfig.WithRegion(t.region))
 	}

@@ -167,8 +167,11 @@ func (s *servers) startS3(ctx context.Context, throttled bool) error {
 	}
 	err = start(func(port int) error {
 		endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+		// versitygw closes every connection after one request unless told
+		// otherwise; S3 keeps them open, and the figures should not carry a
+		// connection set-up per GET and PUT.
 		c, err := startChild("versitygw", bin, nil, "--access", s3Access, "--secret", s3Secret,
-			"--region", s3Region, "--port", endpoint[len("http://"):], "--quiet", "posix", data)
+			"--region", s3Region, "--port", endpoint[len("http://"):], "--quiet", "--keep-alive", "posix", data)
 		if err != nil {
 			return err
 		}
