@@ -42,7 +42,9 @@ type Lifecycle interface {
 	// when p does not exist.
 	Trim(ctx context.Context, p Partition, logStart int64) error
 	// Referenced reports whether an index entry of p names object. A
-	// partition that does not exist names nothing.
+	// partition that does not exist names nothing. Cleanup asks it for
+	// every partition of every object let go, so its cost must not grow
+	// with the index: a long retention holds millions of entries.
 	Referenced(ctx context.Context, p Partition, object string) (bool, error)
 	// OrphansBefore returns up to limit keys of the OrphanLog recorded
 	// before t, oldest first; an empty slice if none.

@@ -84,7 +84,7 @@ func (s *Store) Referenced(_ context.Context, p metadata.Partition, object strin
 	if ps == nil {
 		return false, nil
 	}
-	return slices.ContainsFunc(ps.index, func(e metadata.IndexEntry) bool { return e.Object == object }), nil
+	return ps.refs[object] > 0, nil
 }
 
 // OrphansBefore returns the oldest orphans recorded before t.
@@ -145,6 +145,10 @@ func (s *Store) applyReplace(m replaceEntries) {
 	if m.Replacement != nil {
 		repl = append(repl, *m.Replacement)
 	}
+	ps.unref(m.Old)
+	for _, e := range repl {
+		ps.refs[e.Object]++
+	}
 	ps.index = slices.Replace(ps.index, i, i+len(m.Old), repl...)
 	ps.findPeaks()
 }
@@ -157,6 +161,7 @@ func (s *Store) applyTrim(m trimLog) {
 	}
 	ps.start = m.LogStart
 	n := sort.Search(len(ps.index), func(i int) bool { return ps.index[i].BaseOffset >= m.LogStart })
+	ps.unref(ps.index[:n])
 	ps.index = slices.Delete(ps.index, 0, n)
 	ps.findPeaks()
 }

@@ -17,10 +17,13 @@ type partition struct {
 	// always a peak, so OffsetForTime is a binary search over them.
 	peaks     []int
 	producers map[int64]*producerState
+	// refs counts the entries of index naming each object, so that
+	// Referenced does not walk the index.
+	refs map[string]int
 }
 
 func newPartition() *partition {
-	return &partition{producers: make(map[int64]*producerState)}
+	return &partition{producers: make(map[int64]*producerState), refs: make(map[string]int)}
 }
 
 // addEntry appends e, which starts at the end of the index.
@@ -29,6 +32,16 @@ func (p *partition) addEntry(e metadata.IndexEntry) {
 		p.peaks = append(p.peaks, len(p.index))
 	}
 	p.index = append(p.index, e)
+	p.refs[e.Object]++
+}
+
+// unref counts the entries es, taken out of the index, off refs.
+func (p *partition) unref(es []metadata.IndexEntry) {
+	for _, e := range es {
+		if p.refs[e.Object]--; p.refs[e.Object] <= 0 {
+			delete(p.refs, e.Object)
+		}
+	}
 }
 
 // entries returns up to limit entries whose LastOffset is >= from, skipping

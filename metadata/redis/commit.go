@@ -206,7 +206,7 @@ func groupBatches(bs []metadata.CommitBatch) []group {
 // commitArgs lays groups out as the commit scripts' partition keys and
 // per-group arguments.
 func commitArgs(c metadata.Commit, groups []group) ([]string, []any) {
-	keys := make([]string, 0, 4*len(groups))
+	keys := make([]string, 0, keysPerGroup*len(groups))
 	args := make([]any, 0, 2*len(groups)+7*len(c.Batches))
 	for _, g := range groups {
 		keys = append(keys, partitionKeys(g.p)...)

@@ -77,9 +77,17 @@ func timesKey(p metadata.Partition) string { return partitionTag(p) + ":times" }
 // first.
 func producersKey(p metadata.Partition) string { return partitionTag(p) + ":producers" }
 
+// refsKey is a hash from object key to the number of index entries of the
+// partition naming it, so that cleanup asks whether a partition still
+// names an object without walking its index. Every script that adds or
+// drops entries keeps it; the state hash's "refs" field says it was built
+// from the whole index (see referencedScript), since partitions created
+// before it existed have entries it does not count.
+func refsKey(p metadata.Partition) string { return partitionTag(p) + ":refs" }
+
 // partitionKeys are all keys of p, in the order commitScript takes them.
 func partitionKeys(p metadata.Partition) []string {
-	return []string{stateKey(p), indexKey(p), timesKey(p), producersKey(p)}
+	return []string{stateKey(p), indexKey(p), timesKey(p), producersKey(p), refsKey(p)}
 }
 
 // orphansKey is a sorted set of object keys whose commit failed, scored by

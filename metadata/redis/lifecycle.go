@@ -27,7 +27,7 @@ func (s *Store) ReplaceEntries(ctx context.Context, p metadata.Partition, old, r
 	for _, e := range old {
 		args = append(args, encodeEntry(e))
 	}
-	keys := []string{stateKey(p), indexKey(p), timesKey(p)}
+	keys := []string{stateKey(p), indexKey(p), timesKey(p), refsKey(p)}
 	n, err := replaceEntriesScript.Run(ctx, s.client, keys, args...).Int()
 	if err != nil {
 		return fmt.Errorf("replacing %d index entries of %s: %w", len(old), partitionName(p), err)
@@ -41,7 +41,7 @@ func (s *Store) Trim(ctx context.Context, p metadata.Partition, logStart int64) 
 	if logStart < 0 || logStart >= maxOffset {
 		return fmt.Errorf("%w: log start %d", metadata.ErrConflict, logStart)
 	}
-	keys := []string{stateKey(p), indexKey(p), timesKey(p)}
+	keys := []string{stateKey(p), indexKey(p), timesKey(p), refsKey(p)}
 	n, err := trimScript.Run(ctx, s.client, keys, logStart).Int()
 	if err != nil {
 		return fmt.Errorf("trimming %s to %d: %w", partitionName(p), logStart, err)
@@ -62,9 +62,9 @@ func scriptOutcome(n int, p metadata.Partition) error {
 	return fmt.Errorf("%w: script returned %d", errBadReply, n)
 }
 
-// Referenced walks p's index for an entry naming object.
+// Referenced looks object up in p's refs hash; see referencedScript.
 func (s *Store) Referenced(ctx context.Context, p metadata.Partition, object string) (bool, error) {
-	n, err := referencedScript.Run(ctx, s.client, []string{indexKey(p)}, object).Int()
+	n, err := referencedScript.Run(ctx, s.client, []string{stateKey(p), indexKey(p), refsKey(p)}, object).Int()
 	if err != nil {
 		return false, fmt.Errorf("looking for %s in the index of %s: %w", object, partitionName(p), err)
 	}

@@ -21,9 +21,9 @@ var scripts = []*redis.Script{indexScript, offsetForTimeScript,
 // shard; both share commitBody.
 //
 // KEYS[1]            the store epoch
-// KEYS[4g-2 .. 4g+1] for partition group g = 1..G: state, index, times and
+// KEYS[5g-3 .. 5g+1] for partition group g = 1..G: state, index, times,
 //
-//	producers keys (keys.go)
+//	producers and refs keys (keys.go)
 //
 // ARGV[1]  the store epoch the caller opened with
 // ARGV[2]  the object key
@@ -61,6 +61,9 @@ local function pkey(j) return KEYS[1 + j] end
 local a = 5
 ` + commitBody)
 
+// keysPerGroup is how many keys of each partition the commit scripts take.
+const keysPerGroup = 5
+
 // clusterCommitScript is commitScript for the partitions of one shard of a
 // Redis Cluster. Only the shard's anchor keys are declared, so the call is
 // routed to the shard and passes the server's same-slot check; the
@@ -71,7 +74,7 @@ local a = 5
 // ARGV[1..4] as commitScript's
 // ARGV[5] the lowest count the caller has seen on this shard
 // ARGV[6] the shard's name, added to the notification's "s" line
-// ARGV[7 .. 6+4G] per group: state, index, times and producers keys
+// ARGV[7 .. 6+5G] per group: state, index, times, producers and refs keys
 // then the groups as in commitScript.
 //
 // Returns as commitScript, and {-1} when a partition's key is not served
@@ -81,15 +84,15 @@ local a = 5
 var clusterCommitScript = redis.NewScript(`#!lua flags=allow-cross-slot-keys
 local epochKey, countKey, seen, shard = KEYS[1], KEYS[2], ARGV[5], ' ' .. ARGV[6]
 local function pkey(j) return ARGV[6 + j] end
-for j = 1, 4*tonumber(ARGV[4]) do
+for j = 1, 5*tonumber(ARGV[4]) do
   if type(redis.pcall('EXISTS', pkey(j))) == 'table' then return {-1} end
 end
-local a = 7 + 4*tonumber(ARGV[4])
+local a = 7 + 5*tonumber(ARGV[4])
 ` + commitBody)
 
 // commitBody is the commit scripts' shared part. The script before it sets
 // epochKey, countKey, seen (the lowest count the caller has seen), shard
-// (the notification's shard suffix), pkey(j) (the j-th partition key, four
+// (the notification's shard suffix), pkey(j) (the j-th partition key, five
 // per group) and a (the ARGV index of the first group).
 const commitBody = `local MAXSEQ = 2147483647
 local function fmt(n) return string.format('%d', n) end
@@ -146,7 +149,7 @@ if tonumber(redis.call('GET', countKey) or '0') < tonumber(seen) then return {0}
 local object = ARGV[2]
 local out, note = {1}, {}
 for g = 1, tonumber(ARGV[4]) do
-  local state, index, times, prods = pkey(4*g - 3), pkey(4*g - 2), pkey(4*g - 1), pkey(4*g)
+  local state, index, times, prods, refs = pkey(5*g - 4), pkey(5*g - 3), pkey(5*g - 2), pkey(5*g - 1), pkey(5*g)
   local name, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
   local hwraw = redis.call('HGET', state, 'hw')
@@ -164,6 +167,7 @@ for g = 1, tonumber(ARGV[4]) do
       local m = fmt(run.base) .. ',' .. fmt(run.last) .. ',' .. run.ts .. ',' ..
         fmt(run.pos) .. ',' .. fmt(run.stop - run.pos) .. ',' .. object
       redis.call('ZADD', index, run.base, m)
+      redis.call('HINCRBY', refs, object, 1)
       if not maxts or tonumber(run.ts) > tonumber(maxts) then
         redis.call('ZADD', times, run.ts, fmt(run.base))
         maxts = run.ts
@@ -401,7 +405,7 @@ return 0
 // Store.ReplaceEntries.
 //
 // KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
-// times key
+// times key, KEYS[4] its refs key
 // ARGV[1] n, the number of new entries; then for each new entry in offset
 // order its member, base offset and max timestamp
 // ARGV[2+3n..] the members of the old entries
@@ -413,7 +417,7 @@ return 0
 // are found again from the last peak before the old entries, the one
 // scored just below the first old peak; the largest new timestamp is the
 // largest old one, so the peaks after them stay right.
-var replaceEntriesScript = redis.NewScript(`
+var replaceEntriesScript = redis.NewScript(luaRefs + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 local first = 2 + 3 * tonumber(ARGV[1])
 for i = first, #ARGV do
@@ -422,6 +426,7 @@ end
 local peak = nil
 for i = first, #ARGV do
   redis.call('ZREM', KEYS[2], ARGV[i])
+  unref(KEYS[4], ARGV[i])
   local base = string.match(ARGV[i], '^(%-?%d+),')
   local score = redis.call('ZSCORE', KEYS[3], base)
   if score then
@@ -436,6 +441,7 @@ if peak then
 end
 for i = 2, first - 1, 3 do
   redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
+  redis.call('HINCRBY', KEYS[4], objectOf(ARGV[i]), 1)
   local ts = tonumber(ARGV[i + 2])
   if peak and (not run or ts > run) then
     redis.call('ZADD', KEYS[3], ARGV[i + 2], ARGV[i + 1])
@@ -449,7 +455,7 @@ return 1
 // deletes the entries below it; see Store.Trim.
 //
 // KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
-// times key
+// times key, KEYS[4] its refs key
 // ARGV[1] the new log start
 //
 // Returns 1 when trimmed, or when the log start is already at or past
@@ -459,7 +465,7 @@ return 1
 // of the entries before the first surviving peak are found again, and with
 // no surviving peak "maxts" becomes the largest remaining max timestamp
 // (absent when no entry remains), so the next commit's peaks stay right.
-var trimScript = redis.NewScript(`
+var trimScript = redis.NewScript(luaRefs + `
 local hw = redis.call('HGET', KEYS[1], 'hw')
 if not hw then return -1 end
 local start = tonumber(ARGV[1])
@@ -469,6 +475,7 @@ if start ~= tonumber(hw) and #redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV
 end
 local peak = false
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])) do
+  unref(KEYS[4], m)
   if redis.call('ZREM', KEYS[3], string.match(m, '^(%-?%d+),')) == 1 then peak = true end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
@@ -491,19 +498,38 @@ end
 return 1
 `)
 
-// referencedScript says whether an index entry names an object.
+// referencedScript says whether an index entry names an object, from the
+// partition's refs hash. A partition whose state lacks the "refs" mark
+// (created before the hash was kept) has it built from its whole index
+// first, once.
 //
-// KEYS[1] the partition's index key
+// KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
+// refs key
 // ARGV[1] the object key
 //
-// Returns 1 when an entry names it, else 0. It walks the whole index, which
-// compaction and retention keep small.
-var referencedScript = redis.NewScript(`
-for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if string.match(m, '^[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,(.*)$') == ARGV[1] then return 1 end
+// Returns 1 when an entry names it, else 0, and 0 when the partition does
+// not exist.
+var referencedScript = redis.NewScript(luaRefs + `
+if redis.call('HGET', KEYS[1], 'refs') ~= '1' then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  redis.call('DEL', KEYS[3])
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    redis.call('HINCRBY', KEYS[3], objectOf(m), 1)
+  end
+  redis.call('HSET', KEYS[1], 'refs', '1')
 end
-return 0
+return redis.call('HEXISTS', KEYS[3], ARGV[1])
 `)
+
+// luaRefs keeps a partition's refs hash as entries go: objectOf is the
+// object an index member names, unref counts one entry naming it less.
+const luaRefs = `
+local function objectOf(m) return string.match(m, '^[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,(.*)$') end
+local function unref(refs, m)
+  local o = objectOf(m)
+  if redis.call('HINCRBY', refs, o, -1) <= 0 then redis.call('HDEL', refs, o) end
+end
+`
 
 // leaseScript takes a lease, or renews it for its holder: SET NX PX that
 // also succeeds for the current holder.
