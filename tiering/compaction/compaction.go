@@ -108,8 +108,7 @@ func Build(ctx context.Context, r ByteReader, s segment.Section, srcs []Source, 
 			return nil, Segment{}, err
 		}
 	}
-	w := b.w
-	if err := w.Close(); err != nil {
+	if err := b.w.Close(); err != nil {
 		return nil, Segment{}, fmt.Errorf("writing compacted segment: %w", err)
 	}
 	data := buf.Bytes()
@@ -119,7 +118,7 @@ func Build(ctx context.Context, r ByteReader, s segment.Section, srcs []Source, 
 	}
 	sec := f.Sections[0]
 	seg := Segment{Pos: sec.Pos, Len: sec.Len, BaseOffset: sec.BaseOffset, LastOffset: sec.LastOffset,
-		Batches: sec.Batches, Records: sec.Records, Size: int64(len(data)), CRC: w.CRC(), Entries: b.entries}
+		Batches: sec.Batches, Records: sec.Records, Size: int64(len(data)), CRC: b.w.CRC(), Entries: b.entries}
 	return data, seg, nil
 }
 
