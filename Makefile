@@ -47,7 +47,7 @@ test-integration: deps
 
 # franz-go's own kgo integration suite against `sluice agent` on its own
 # redis-server and versitygw, from a scratch module in a temporary directory.
-# Not part of test: it takes six to eight minutes. KGO_SUITE_RUN and
+# Not part of test: it takes two to eight minutes. KGO_SUITE_RUN and
 # KGO_SUITE_SKIP narrow it (see integration/kgo-suite.sh).
 kgo-suite: deps
 	integration/kgo-suite.sh
