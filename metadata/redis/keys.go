@@ -58,9 +58,9 @@ func partitionName(p metadata.Partition) string {
 func partitionTag(p metadata.Partition) string { return "sluice:{p:" + partitionName(p) + "}" }
 
 // stateKey is a hash: "hw" the next offset, "start" the log-start offset
-// (absent means 0) and "maxts" the largest entry max timestamp. The key
-// exists exactly while the partition does: commits to a partition without
-// it fail with ErrUnknownTopic.
+// (absent means 0), "maxts" the largest entry max timestamp, and "refn" and
+// "refhw" for refsKey. The key exists exactly while the partition does:
+// commits to a partition without it fail with ErrUnknownTopic.
 func stateKey(p metadata.Partition) string { return partitionTag(p) + ":state" }
 
 // indexKey is a sorted set of index entries scored by base offset; members
@@ -80,9 +80,10 @@ func producersKey(p metadata.Partition) string { return partitionTag(p) + ":prod
 // refsKey is a hash from object key to the number of index entries of the
 // partition naming it, so that cleanup asks whether a partition still
 // names an object without walking its index. Every script that adds or
-// drops entries keeps it; the state hash's "refs" field says it was built
-// from the whole index (see referencedScript), since partitions created
-// before it existed have entries it does not count.
+// drops entries keeps it, and the state hash's "refn" and "refhw" fields
+// with it, by which referencedScript tells a hash that no longer counts
+// the index (a partition from before it, or changed by an agent of such a
+// build) and builds it again.
 func refsKey(p metadata.Partition) string { return partitionTag(p) + ":refs" }
 
 // partitionKeys are all keys of p, in the order commitScript takes them.

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"testing"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/sluicehq/sluice/integration/testenv"
 	"github.com/sluicehq/sluice/metadata"
 )
@@ -59,39 +61,72 @@ func TestRefsFollowTheIndex(t *testing.T) {
 	}
 }
 
-// A partition written before the refs hash was kept has entries it does
-// not count: Referenced builds it from the whole index, once.
-func TestReferencedBuildsRefsOnce(t *testing.T) {
+// A partition written before the refs hash was kept, or changed since by
+// an agent of such a build (raw writes here, as its scripts make them),
+// has entries the hash does not count: Referenced notices and builds it
+// again from the whole index.
+func TestReferencedRebuildsStaleRefs(t *testing.T) {
 	r := testenv.StartRedis(t)
 	s, raw := openStore(t, r.URL()), rawClient(t, r)
 	ctx := t.Context()
 	tp := createTopic(t, s, "t", 1)
 	p := metadata.Partition{Topic: tp.ID}
-	if _, err := s.Commit(ctx, oneBatch(p, 1)); err != nil {
-		t.Fatal(err)
+	commit := func(object string) {
+		t.Helper()
+		if _, err := s.Commit(ctx, metadata.Commit{Object: object, Batches: oneBatch(p, 1).Batches}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	// As an older agent left it: no refs, and no mark.
+	want := func(object string, named bool) {
+		t.Helper()
+		if got, err := s.Referenced(ctx, p, object); err != nil || got != named {
+			t.Errorf("Referenced(%s) = %v, %v; want %v", object, got, err, named)
+		}
+	}
+	// A partition from before the hash.
+	commit("a")
 	if err := raw.Del(ctx, refsKey(p)).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := raw.HDel(ctx, stateKey(p), "refs").Err(); err != nil {
+	if err := raw.HDel(ctx, stateKey(p), "refn", "refhw").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Commit(ctx, metadata.Commit{Object: "new", Batches: oneBatch(p, 1).Batches}); err != nil {
+	commit("b")
+	want("a", true)
+	want("b", true)
+	want("gone", false)
+	// An older agent's commit, then a newer one's: the high watermark the
+	// hash counted to stays behind.
+	if err := raw.ZAdd(ctx, indexKey(p), goredis.Z{Score: 2, Member: "2,2,0,0,10,old"}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct {
-		object string
-		want   bool
-	}{{"o", true}, {"new", true}, {"gone", false}} {
-		if got, err := s.Referenced(ctx, p, c.object); err != nil || got != c.want {
-			t.Errorf("Referenced(%s) = %v, %v; want %v", c.object, got, err, c.want)
-		}
+	if err := raw.HSet(ctx, stateKey(p), "hw", 3).Err(); err != nil {
+		t.Fatal(err)
 	}
-	if got, _ := raw.HGetAll(ctx, refsKey(p)).Result(); !maps.Equal(got, map[string]string{"o": "1", "new": "1"}) {
-		t.Errorf("refs built from the index = %v", got)
+	commit("c")
+	want("old", true)
+	want("c", true)
+	// An older agent's trim of the first entry: the count is off.
+	if err := raw.ZRem(ctx, indexKey(p), "0,0,0,0,10,a").Err(); err != nil {
+		t.Fatal(err)
 	}
-	if mark, _ := raw.HGet(ctx, stateKey(p), "refs").Result(); mark != "1" {
-		t.Errorf("state refs mark = %q, want 1", mark)
+	want("a", false)
+	want("b", true)
+	if got, _ := raw.HGetAll(ctx, refsKey(p)).Result(); !maps.Equal(got, map[string]string{"b": "1", "old": "1", "c": "1"}) {
+		t.Errorf("refs built again from the index = %v", got)
 	}
+	// An older agent's trim and commit leave the count right, and a newer
+	// commit moves the high watermark on: the hash's stays behind.
+	if err := raw.ZRem(ctx, indexKey(p), "1,1,0,0,10,b").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.ZAdd(ctx, indexKey(p), goredis.Z{Score: 4, Member: "4,4,0,0,10,old2"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.HSet(ctx, stateKey(p), "hw", 5).Err(); err != nil {
+		t.Fatal(err)
+	}
+	commit("d")
+	want("old2", true)
+	want("b", false)
 }

@@ -210,7 +210,10 @@ for g = 1, tonumber(ARGV[4]) do
     close()
     for pid in pairs(dirty) do redis.call('HSET', prods, pid, encode(producers[pid])) end
     if #entries > 0 then
+      local synced = redis.call('HGET', state, 'refhw') == hwraw
       redis.call('HSET', state, 'hw', fmt(hw), 'maxts', maxts)
+      redis.call('HINCRBY', state, 'refn', #entries)
+      if synced then redis.call('HSET', state, 'refhw', fmt(hw)) end
       note[#note + 1] = 'p ' .. name .. ' ' .. fmt(hw)
       for _, m in ipairs(entries) do note[#note + 1] = 'e ' .. m end
     end
@@ -439,6 +442,7 @@ if peak then
   local before = redis.call('ZREVRANGEBYSCORE', KEYS[3], '(' .. peak, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if before[2] then run = tonumber(before[2]) end
 end
+redis.call('HINCRBY', KEYS[1], 'refn', tonumber(ARGV[1]) - (#ARGV - first + 1))
 for i = 2, first - 1, 3 do
   redis.call('ZADD', KEYS[2], ARGV[i + 1], ARGV[i])
   redis.call('HINCRBY', KEYS[4], objectOf(ARGV[i]), 1)
@@ -473,12 +477,14 @@ if start <= tonumber(redis.call('HGET', KEYS[1], 'start') or '0') then return 1 
 if start ~= tonumber(hw) and #redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV[1], 'LIMIT', 0, 1) == 0 then
   return 0
 end
-local peak = false
+local peak, dropped = false, 0
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])) do
   unref(KEYS[4], m)
+  dropped = dropped + 1
   if redis.call('ZREM', KEYS[3], string.match(m, '^(%-?%d+),')) == 1 then peak = true end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'refn', -dropped)
 redis.call('HSET', KEYS[1], 'start', ARGV[1])
 if not peak then return 1 end
 local first = redis.call('ZRANGE', KEYS[3], 0, 0)[1]
@@ -499,9 +505,13 @@ return 1
 `)
 
 // referencedScript says whether an index entry names an object, from the
-// partition's refs hash. A partition whose state lacks the "refs" mark
-// (created before the hash was kept) has it built from its whole index
-// first, once.
+// partition's refs hash, once it has checked the hash still counts the
+// index: the state's "refn" (entries counted) must be the index's size and
+// its "refhw" the high watermark, which commits move on only while they
+// match. A partition from before the hash, or one that an agent of such a
+// build changed since, fails the check, and the hash is built again from
+// the whole index. (An older agent's compaction of one entry into one
+// segment passes it unseen.)
 //
 // KEYS[1] the partition's state key, KEYS[2] its index key, KEYS[3] its
 // refs key
@@ -510,13 +520,15 @@ return 1
 // Returns 1 when an entry names it, else 0, and 0 when the partition does
 // not exist.
 var referencedScript = redis.NewScript(luaRefs + `
-if redis.call('HGET', KEYS[1], 'refs') ~= '1' then
-  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local st = redis.call('HMGET', KEYS[1], 'hw', 'refhw', 'refn')
+if not st[1] then return 0 end
+local n = redis.call('ZCARD', KEYS[2])
+if st[2] ~= st[1] or tonumber(st[3] or '0') ~= n then
   redis.call('DEL', KEYS[3])
   for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     redis.call('HINCRBY', KEYS[3], objectOf(m), 1)
   end
-  redis.call('HSET', KEYS[1], 'refs', '1')
+  redis.call('HSET', KEYS[1], 'refhw', st[1], 'refn', n)
 end
 return redis.call('HEXISTS', KEYS[3], ARGV[1])
 `)
