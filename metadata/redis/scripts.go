@@ -152,15 +152,16 @@ for g = 1, tonumber(ARGV[4]) do
   local state, index, times, prods, refs = pkey(5*g - 4), pkey(5*g - 3), pkey(5*g - 2), pkey(5*g - 1), pkey(5*g)
   local name, n = ARGV[a], tonumber(ARGV[a + 1])
   a = a + 2
-  local hwraw = redis.call('HGET', state, 'hw')
+  local st = redis.call('HMGET', state, 'hw', 'maxts', 'start', 'refhw', 'refn')
+  local hwraw = st[1]
   if not hwraw then
     out[#out + 1] = 0
     for i = 1, n do out[#out + 1] = 4; out[#out + 1] = 0 end
     a = a + 7*n
   else
     local hw = tonumber(hwraw)
-    local maxts = redis.call('HGET', state, 'maxts')
-    out[#out + 1] = tonumber(redis.call('HGET', state, 'start') or '0')
+    local maxts = st[2]
+    out[#out + 1] = tonumber(st[3] or '0')
     local producers, dirty, entries, run = {}, {}, {}, nil
     local function close()
       if not run then return end
@@ -210,10 +211,12 @@ for g = 1, tonumber(ARGV[4]) do
     close()
     for pid in pairs(dirty) do redis.call('HSET', prods, pid, encode(producers[pid])) end
     if #entries > 0 then
-      local synced = redis.call('HGET', state, 'refhw') == hwraw
-      redis.call('HSET', state, 'hw', fmt(hw), 'maxts', maxts)
-      redis.call('HINCRBY', state, 'refn', #entries)
-      if synced then redis.call('HSET', state, 'refhw', fmt(hw)) end
+      local fields = {'hw', fmt(hw), 'maxts', maxts, 'refn', fmt(tonumber(st[5] or '0') + #entries)}
+      if st[4] == hwraw then
+        fields[#fields + 1] = 'refhw'
+        fields[#fields + 1] = fmt(hw)
+      end
+      redis.call('HSET', state, unpack(fields))
       note[#note + 1] = 'p ' .. name .. ' ' .. fmt(hw)
       for _, m in ipairs(entries) do note[#note + 1] = 'e ' .. m end
     end
