@@ -86,6 +86,10 @@ func producersKey(p metadata.Partition) string { return partitionTag(p) + ":prod
 // build) and builds it again.
 func refsKey(p metadata.Partition) string { return partitionTag(p) + ":refs" }
 
+// keysPerGroup is len(partitionKeys(p)): the commit scripts take that many
+// keys per partition (pkey in commitBody).
+const keysPerGroup = 5
+
 // partitionKeys are all keys of p, in the order commitScript takes them.
 func partitionKeys(p metadata.Partition) []string {
 	return []string{stateKey(p), indexKey(p), timesKey(p), producersKey(p), refsKey(p)}

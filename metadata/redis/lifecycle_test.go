@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"fmt"
 	"maps"
 	"testing"
 
@@ -83,6 +84,24 @@ func TestReferencedRebuildsStaleRefs(t *testing.T) {
 			t.Errorf("Referenced(%s) = %v, %v; want %v", object, got, err, named)
 		}
 	}
+	// oldCommit and oldTrim write as an older agent's scripts do: one
+	// record at offset, and the entry of one record at offset dropped.
+	oldCommit := func(offset int64, object string) {
+		t.Helper()
+		m := fmt.Sprintf("%d,%d,0,0,10,%s", offset, offset, object)
+		if err := raw.ZAdd(ctx, indexKey(p), goredis.Z{Score: float64(offset), Member: m}).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.HSet(ctx, stateKey(p), "hw", offset+1).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	oldTrim := func(offset int64, object string) {
+		t.Helper()
+		if err := raw.ZRem(ctx, indexKey(p), fmt.Sprintf("%d,%d,0,0,10,%s", offset, offset, object)).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// A partition from before the hash.
 	commit("a")
 	if err := raw.Del(ctx, refsKey(p)).Err(); err != nil {
@@ -97,19 +116,12 @@ func TestReferencedRebuildsStaleRefs(t *testing.T) {
 	want("gone", false)
 	// An older agent's commit, then a newer one's: the high watermark the
 	// hash counted to stays behind.
-	if err := raw.ZAdd(ctx, indexKey(p), goredis.Z{Score: 2, Member: "2,2,0,0,10,old"}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.HSet(ctx, stateKey(p), "hw", 3).Err(); err != nil {
-		t.Fatal(err)
-	}
+	oldCommit(2, "old")
 	commit("c")
 	want("old", true)
 	want("c", true)
 	// An older agent's trim of the first entry: the count is off.
-	if err := raw.ZRem(ctx, indexKey(p), "0,0,0,0,10,a").Err(); err != nil {
-		t.Fatal(err)
-	}
+	oldTrim(0, "a")
 	want("a", false)
 	want("b", true)
 	if got, _ := raw.HGetAll(ctx, refsKey(p)).Result(); !maps.Equal(got, map[string]string{"b": "1", "old": "1", "c": "1"}) {
@@ -117,15 +129,8 @@ func TestReferencedRebuildsStaleRefs(t *testing.T) {
 	}
 	// An older agent's trim and commit leave the count right, and a newer
 	// commit moves the high watermark on: the hash's stays behind.
-	if err := raw.ZRem(ctx, indexKey(p), "1,1,0,0,10,b").Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.ZAdd(ctx, indexKey(p), goredis.Z{Score: 4, Member: "4,4,0,0,10,old2"}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	if err := raw.HSet(ctx, stateKey(p), "hw", 5).Err(); err != nil {
-		t.Fatal(err)
-	}
+	oldTrim(1, "b")
+	oldCommit(4, "old2")
 	commit("d")
 	want("old2", true)
 	want("b", false)

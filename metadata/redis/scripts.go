@@ -61,9 +61,6 @@ local function pkey(j) return KEYS[1 + j] end
 local a = 5
 ` + commitBody)
 
-// keysPerGroup is how many keys of each partition the commit scripts take.
-const keysPerGroup = 5
-
 // clusterCommitScript is commitScript for the partitions of one shard of a
 // Redis Cluster. Only the shard's anchor keys are declared, so the call is
 // routed to the shard and passes the server's same-slot check; the
