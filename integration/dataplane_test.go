@@ -157,6 +157,11 @@ func TestCodecsMillionRecords(t *testing.T) {
 	if flushes == 0 || uploads != flushes {
 		t.Errorf("uploads = %.0f for %.0f flushes, want one per flush", uploads, flushes)
 	}
+	for _, stage := range []string{"queue", "upload", "order", "commit"} {
+		if n := a.Metric("sluice_produce_flush_stage_duration_seconds_count", `stage="`+stage+`"`); n != flushes {
+			t.Errorf("stage %s timed %.0f times for %.0f flushes, want once each", stage, n, flushes)
+		}
+	}
 }
 
 // TestKillDuringProduce kills the agent with SIGKILL while producers run,

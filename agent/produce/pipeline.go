@@ -42,32 +42,35 @@ func (pl *pipeline) seal(f *flush, reason flushReason) {
 	pl.mu.Unlock()
 
 	flushes.Add(context.Background(), 1, reasonAttr[reason])
+	t := newStageTimer()
 	pl.wg.Add(1)
 	go func() {
 		defer pl.wg.Done()
 		defer close(done)
-		pl.run(f, prev)
+		pl.run(f, prev, &t)
 	}()
 }
 
 // run uploads f, waits for the flush before it, commits f and answers its
 // producers. The context is detached from the buffer's: a flush already
 // sealed finishes even while the agent drains.
-func (pl *pipeline) run(f *flush, prev <-chan struct{}) {
+func (pl *pipeline) run(f *flush, prev <-chan struct{}, t *stageTimer) {
 	b := pl.buf
 	defer b.mem.Release(int64(f.bytes))
 	ctx := context.Background()
 
 	key := f.key
-	commit, attempted, err := pl.upload(ctx, f)
+	commit, attempted, err := pl.upload(ctx, f, t)
 	if prev != nil {
 		<-prev
 	}
+	t.done(stageOrder)
 	if err == nil && pl.failedBefore(f.seq) {
 		err = fmt.Errorf("%w: an earlier flush failed", ErrFlushFailed)
 	}
 	if err == nil {
 		err = pl.commit(ctx, f, commit)
+		t.done(stageCommit)
 	}
 	if errors.Is(err, errPartial) {
 		// Some partitions committed, so the object is referenced and no
@@ -105,9 +108,13 @@ func (pl *pipeline) recordOrphan(key string) {
 // waits for the slot too, so a queued flush holds only its produce requests,
 // which --buffer-bytes counts, and not a second, encoded copy. attempted
 // says whether the object may exist in the bucket.
-func (pl *pipeline) upload(ctx context.Context, f *flush) (c metadata.Commit, attempted bool, err error) {
+func (pl *pipeline) upload(ctx context.Context, f *flush, t *stageTimer) (c metadata.Commit, attempted bool, err error) {
 	pl.uploads <- struct{}{}
-	defer func() { <-pl.uploads }()
+	t.done(stageQueue)
+	defer func() {
+		<-pl.uploads
+		t.done(stageUpload)
+	}()
 	buf := pl.encodeBuffer(encodedSize(f))
 	kept := false
 	defer func() {
