@@ -236,6 +236,38 @@ func TestUploadedGetsSmallFlushesAsCopies(t *testing.T) {
 	})
 }
 
+// A cache that evicts an older object while it keeps a new one, unread,
+// hands its buffer back, and the next flush encodes into it: with every
+// upload slot busy, producing with no reader at the tail had allocated a
+// new object buffer per flush.
+func TestEvictedObjectBuffersAreReused(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bk, lg := &fakeBucket{}, &fakeLog{}
+		cfg := testConfig()
+		cfg.Uploads = 1
+		var prev []byte
+		buffers := map[*byte]bool{}
+		b := New(cfg, Deps{Bucket: bk, Log: lg, NewKey: keys(), Uploaded: func(key string, object []byte, recycle func([]byte)) bool {
+			buffers[&object[:1][0]] = true
+			if prev != nil {
+				recycle(prev) // the cache has room for one object
+			}
+			prev = object
+			return true
+		}})
+		stop := run(t, b)
+		defer stop()
+		for range 6 {
+			if a := <-appendWait(t, b, batch(0, int(cfg.FlushBytes))); a.err != nil {
+				t.Fatal(a.err)
+			}
+		}
+		if len(buffers) != 2 {
+			t.Errorf("6 flushes were encoded into %d buffers, want 2: the kept one and the one the cache let go", len(buffers))
+		}
+	})
+}
+
 func TestFailedCommitAnswersRetriable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		bk, lg, orphans := &fakeBucket{}, &fakeLog{failNext: context.DeadlineExceeded}, &fakeOrphans{}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/sluicehq/sluice/metadata"
 	"github.com/sluicehq/sluice/tiering/bucket"
@@ -23,7 +24,12 @@ type pipeline struct {
 	// encoded holds the object buffers of finished uploads for reuse; it
 	// has room for one per upload slot, which is as many as are ever in use.
 	encoded chan *bytes.Buffer
-	wg      sync.WaitGroup
+	// held counts the object buffers in upload slots or in encoded. A
+	// buffer handed to Uploaded leaves the count before Uploaded runs: the
+	// cache evicts an older object while it takes the new one, and the
+	// evicted buffer is the one the next flush should reuse.
+	held atomic.Int32
+	wg   sync.WaitGroup
 
 	mu       sync.Mutex
 	seq      uint64        // last sealed flush
@@ -116,9 +122,10 @@ func (pl *pipeline) upload(ctx context.Context, f *flush, t *stageTimer) (c meta
 		t.done(stageUpload)
 	}()
 	buf := pl.encodeBuffer(encodedSize(f))
-	kept := false
+	handed := false // to Uploaded, which either keeps it or reuses it
 	defer func() {
-		if !kept {
+		if !handed {
+			pl.held.Add(-1)
 			pl.reuse(buf)
 		}
 	}()
@@ -138,7 +145,11 @@ func (pl *pipeline) upload(ctx context.Context, f *flush, t *stageTimer) (c meta
 	}
 	if up := pl.buf.deps.Uploaded; up != nil {
 		if obj := buf.Bytes(); cap(obj) <= 2*len(obj) {
-			kept = up(f.key, obj, pl.recycle)
+			handed = true
+			pl.held.Add(-1) // before the cache evicts an older object to make room
+			if !up(f.key, obj, pl.recycle) {
+				pl.reuse(buf)
+			}
 		} else {
 			// A small flush in a buffer made for a full one: the cache
 			// counts the whole buffer, so it gets a copy the flush's size
@@ -165,8 +176,10 @@ func (pl *pipeline) encodeBuffer(size int) *bytes.Buffer {
 			buf.Reset()
 			return buf
 		}
+		pl.held.Add(-1)
 	default:
 	}
+	pl.held.Add(1)
 	// A full flush's size at least, so that buffers made for small flushes
 	// are not dropped at the next full one.
 	return bytes.NewBuffer(make([]byte, 0, max(size, encodedBound(pl.buf.cfg.FlushBytes))))
@@ -184,25 +197,29 @@ func encodedBound(batchBytes int) int { return batchBytes + batchBytes/64 + 64<<
 // under full load; a free list of their buffers (up to twice a flush each)
 // was idle memory nothing counted, and took a five-minute run's heap past
 // the memory limit.
+//
+// The slots and the free list together hold at most one buffer per slot;
+// more would be idle flush-sized buffers beside what the cache holds.
 func (pl *pipeline) reuse(buf *bytes.Buffer) {
 	if buf.Cap() > encodedBound(pl.buf.cfg.FlushBytes) {
+		return
+	}
+	if pl.held.Add(1) > int32(cap(pl.uploads)) {
+		pl.held.Add(-1)
 		return
 	}
 	select {
 	case pl.encoded <- buf:
 	default:
+		pl.held.Add(-1)
 	}
 }
 
-// recycle takes back an object buffer that Uploaded kept, unless the upload
-// slots and the free list already hold as many buffers as there are slots:
-// a kept buffer stands in for one of those, and keeping more would add an
-// idle flush-sized buffer per slot to what the cache holds.
-func (pl *pipeline) recycle(b []byte) {
-	if len(pl.uploads)+len(pl.encoded) < cap(pl.uploads) {
-		pl.reuse(bytes.NewBuffer(b[:0]))
-	}
-}
+// recycle takes back an object buffer that Uploaded kept and the cache let
+// go unread. Under produce load with no reader at the tail this is every
+// kept buffer, and dropping them had every flush allocate and zero a new
+// one (14% of the agent's CPU producing alone).
+func (pl *pipeline) recycle(b []byte) { pl.reuse(bytes.NewBuffer(b[:0])) }
 
 // errPartial is returned by commit when a sharded store committed only
 // some shards' part of a flush: the results say which batches failed.
