@@ -15,7 +15,9 @@ import (
 //
 // Behaviour:
 //   - Any agent deletes topics. A deleted topic's offsets and index become
-//     unreachable at once; its objects are left for retention and cleanup.
+//     unreachable at once; its objects go to the orphan log, and cleanup
+//     deletes those that hold no other topic's batches after the grace
+//     period (--object-grace).
 //     A topic created again under the same name gets a new ID and starts
 //     from offset 0.
 //   - An unknown name is UNKNOWN_TOPIC_OR_PARTITION, an unknown ID

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -249,4 +250,74 @@ func (r *lifecycleRig) inspectSegment(ctx context.Context, t *testing.T) {
 		t.Fatalf("compacted segment shows unassigned offsets:\n%s", out)
 	}
 	t.Logf("%s", out)
+}
+
+// TestDeleteTopicFreesItsObjects deletes a topic some of whose objects
+// also hold another topic's batches: cleanup deletes, after the grace
+// period, every object that only the deleted topic named, before any
+// compaction or retention could have let go of it, and keeps the shared
+// ones, whose other topic still reads back whole.
+func TestDeleteTopicFreesItsObjects(t *testing.T) {
+	r := newLifecycleRig(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	createTopic(ctx, t, r.agent.addr, "doomed", 2)
+	createTopic(ctx, t, r.agent.addr, "survivor", 1)
+	doomed, err := r.store.Topic(ctx, "doomed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	survivor, err := r.store.Topic(ctx, "survivor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.agent.addr), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	gone, kept := newLedger(), newLedger()
+	for i := range uint64(8) {
+		// One request, so one object, holds a record of each topic.
+		for _, rec := range []struct {
+			topic string
+			l     *ledger
+		}{{"doomed", gone}, {"survivor", kept}} {
+			v := make([]byte, 100)
+			binary.BigEndian.PutUint64(v, i)
+			cl.Produce(ctx, &kgo.Record{Topic: rec.topic, Value: v}, func(r *kgo.Record, err error) { rec.l.record(r, err) })
+		}
+		if err := cl.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		produceN(ctx, t, cl, "doomed", 100+2*i, 2, 100, gone) // objects of its own
+	}
+	if len(gone.errs)+len(kept.errs) > 0 {
+		t.Fatalf("produce errors: %v %v", gone.errs, kept.errs)
+	}
+	shared := r.named(t, survivor, 0)
+	own := map[string]bool{}
+	for p := range int32(2) {
+		for k := range r.named(t, doomed, p) {
+			if shared[k] == 0 {
+				own[k] = true
+			}
+		}
+	}
+	if _, err := newAdmin(t, r.agent.addr).DeleteTopic(ctx, "doomed"); err != nil {
+		t.Fatal(err)
+	}
+	if len(own) == 0 || len(shared) == 0 {
+		t.Fatalf("%d objects of the deleted topic alone, %d shared: want both", len(own), len(shared))
+	}
+	waitFor(t, "the deleted topic's objects deleted", func() bool {
+		for k := range own {
+			if len(r.keys(t, k)) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	verifyLog(ctx, t, r.agent.addr, "survivor", kept)
+	t.Logf("deleted %d objects of the deleted topic; %d shared objects kept", len(own), len(shared))
 }

@@ -40,8 +40,10 @@ type TopicRegistry interface {
 	// and then changes nothing.
 	CreateTopic(ctx context.Context, t Topic) error
 	// DeleteTopic removes the topic and returns ErrUnknownTopic if there is
-	// none. Its partitions' offsets and index become unreachable; the bytes
-	// in the bucket are left for retention and cleanup.
+	// none. Its partitions' offsets and index become unreachable. A store
+	// that is also an OrphanLog records every object their indexes named,
+	// as compaction and retention do before they let go of one, so that
+	// cleanup deletes those no other partition names.
 	DeleteTopic(ctx context.Context, name string) error
 	// Topics returns every topic, sorted by name; an empty slice if none.
 	Topics(ctx context.Context) ([]Topic, error)

@@ -33,17 +33,34 @@ func (s *Store) CreateTopic(_ context.Context, t metadata.Topic) error {
 	return err
 }
 
-// DeleteTopic removes the topic and its partitions' state.
-func (s *Store) DeleteTopic(_ context.Context, name string) error {
+// DeleteTopic removes the topic and its partitions' state, and records the
+// objects their indexes named as orphans.
+func (s *Store) DeleteTopic(ctx context.Context, name string) error {
 	if err := s.lock(); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.topics[name]; !ok {
+	t, ok := s.topics[name]
+	if !ok {
 		return fmt.Errorf("deleting topic %s: %w", name, metadata.ErrUnknownTopic)
 	}
-	_, err := s.change(mutation{DeleteTopic: &name})
-	return err
+	var objects []string
+	for i := range t.Partitions {
+		if p := s.parts[metadata.Partition{Topic: t.ID, Index: i}]; p != nil {
+			objects = slices.AppendSeq(objects, maps.Keys(p.refs))
+		}
+	}
+	if _, err := s.change(mutation{DeleteTopic: &name}); err != nil {
+		return err
+	}
+	// Nothing else would let go of the topic's objects; cleanup deletes
+	// those no other partition names.
+	for _, o := range objects {
+		if err := s.RecordOrphan(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Topics returns every topic, sorted by name.

@@ -27,6 +27,7 @@ func testLifecycle(t *testing.T, h harness) {
 		{"TrimAll", testTrimAll},
 		{"TrimOffsetForTime", testTrimOffsetForTime},
 		{"OrphansBefore", testOrphansBefore},
+		{"DeleteTopicLetsGo", testDeleteTopicLetsGo},
 		{"Lease", testLease},
 	}
 	for _, c := range cases {
@@ -390,6 +391,26 @@ func testOrphansBefore(t *testing.T, s Store, l metadata.Lifecycle) {
 	if got, _ := l.OrphansBefore(ctx, later, 10); !slices.Equal(got, []string{"ingest/a", "segments/c"}) {
 		t.Errorf("OrphansBefore after a forget = %v", got)
 	}
+}
+
+// Deleting a topic records every object its partitions named, the ones
+// it shared with another topic too, which cleanup then keeps.
+func testDeleteTopicLetsGo(t *testing.T, s Store, l metadata.Lifecycle) {
+	ctx := t.Context()
+	gone, kept := createTopic(t, s, "gone", 2), createTopic(t, s, "kept", 1)
+	newCommit("ingest/shared").add(part(gone, 0), 2, 1).add(part(kept, 0), 1, 1).commit(t, s)
+	only := singles(t, s, part(gone, 1), "ingest/only", 0, 1, 2)
+	replace(t, l, part(gone, 1), only, merged("segments/gone", only...))
+	if err := s.DeleteTopic(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := l.OrphansBefore(ctx, time.Now().Add(time.Second), 10)
+	slices.Sort(got)
+	if want := []string{"ingest/shared", "segments/gone"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("orphans after deleting the topic = %v, %v; want %v", got, err, want)
+	}
+	wantReferenced(t, l, part(kept, 0), "ingest/shared", true)
+	wantReferenced(t, l, part(gone, 0), "ingest/shared", false)
 }
 
 // A lease has one holder until it expires; the holder renews it.

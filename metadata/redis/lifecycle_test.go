@@ -3,6 +3,7 @@ package redis
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -64,8 +65,8 @@ func TestRefsFollowTheIndex(t *testing.T) {
 
 // A partition written before the refs hash was kept, or changed since by
 // an agent of such a build (raw writes here, as its scripts make them),
-// has entries the hash does not count: Referenced notices and builds it
-// again from the whole index.
+// has entries the hash does not count: Referenced, and deleting the topic,
+// notice and build it again from the whole index.
 func TestReferencedRebuildsStaleRefs(t *testing.T) {
 	r := testenv.StartRedis(t)
 	s, raw := openStore(t, r.URL()), rawClient(t, r)
@@ -134,4 +135,15 @@ func TestReferencedRebuildsStaleRefs(t *testing.T) {
 	commit("d")
 	want("old2", true)
 	want("b", false)
+	// Deleting the topic records what the index names, the older agent's
+	// last object too.
+	oldCommit(6, "old3")
+	if err := s.DeleteTopic(ctx, "t"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Orphans(ctx, 10)
+	slices.Sort(got)
+	if want := []string{"c", "d", "old", "old2", "old3"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("orphans after deleting the topic = %v, %v; want %v", got, err, want)
+	}
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -14,9 +15,23 @@ var _ metadata.OrphanLog = (*Store)(nil)
 
 // RecordOrphan notes key with the current time; NX keeps the first time.
 func (s *Store) RecordOrphan(ctx context.Context, key string) error {
-	z := redis.Z{Score: float64(time.Now().UnixMilli()), Member: key}
-	if err := s.client.ZAddNX(ctx, orphansKey(), z).Err(); err != nil {
+	if err := s.recordOrphans(ctx, []string{key}); err != nil {
 		return fmt.Errorf("recording orphan %s: %w", key, err)
+	}
+	return nil
+}
+
+// recordOrphans notes keys with the current time, a thousand to a command.
+func (s *Store) recordOrphans(ctx context.Context, keys []string) error {
+	now := float64(time.Now().UnixMilli())
+	for chunk := range slices.Chunk(keys, 1000) {
+		zs := make([]redis.Z, len(chunk))
+		for i, k := range chunk {
+			zs[i] = redis.Z{Score: now, Member: k}
+		}
+		if err := s.client.ZAddNX(ctx, orphansKey(), zs...).Err(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -13,7 +13,7 @@ import "github.com/redis/go-redis/v9"
 var scripts = []*redis.Script{indexScript, offsetForTimeScript,
 	createTopicScript, deleteTopicScript, addPartitionsScript, alterConfigsScript,
 	saveGroupScript, commitOffsetsScript, deleteGroupScript,
-	replaceEntriesScript, trimScript, referencedScript, leaseScript}
+	replaceEntriesScript, trimScript, referencedScript, dropPartitionScript, leaseScript}
 
 // commitScript assigns offsets to one object's batches, for every partition
 // of the commit, in one atomic step, on a single Redis; see Store.Commit.
@@ -520,26 +520,49 @@ return 1
 // Returns 1 when an entry names it, else 0, and 0 when the partition does
 // not exist.
 var referencedScript = redis.NewScript(luaRefs + `
-local st = redis.call('HMGET', KEYS[1], 'hw', 'refhw', 'refn')
-if not st[1] then return 0 end
-local n = redis.call('ZCARD', KEYS[2])
-if st[2] ~= st[1] or tonumber(st[3] or '0') ~= n then
-  redis.call('DEL', KEYS[3])
-  for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-    redis.call('HINCRBY', KEYS[3], objectOf(m), 1)
-  end
-  redis.call('HSET', KEYS[1], 'refhw', st[1], 'refn', n)
-end
+if not freshRefs(KEYS[1], KEYS[2], KEYS[3]) then return 0 end
 return redis.call('HEXISTS', KEYS[3], ARGV[1])
 `)
 
+// dropPartitionScript deletes every key of a partition of a deleted topic
+// and returns the objects its index named, from the refs hash once checked
+// as referencedScript checks it, so that the caller records them as
+// orphans. Reading and deleting at once leaves no commit between the two
+// whose object would go unrecorded.
+//
+// KEYS[1..5] the partition's keys, in partitionKeys order
+//
+// Returns the object keys, none when the partition does not exist.
+var dropPartitionScript = redis.NewScript(luaRefs + `
+local objects = {}
+if freshRefs(KEYS[1], KEYS[2], KEYS[5]) then objects = redis.call('HKEYS', KEYS[5]) end
+redis.call('DEL', unpack(KEYS))
+return objects
+`)
+
 // luaRefs keeps a partition's refs hash as entries go: objectOf is the
-// object an index member names, unref counts one entry naming it less.
+// object an index member names, unref counts one entry naming it less, and
+// freshRefs builds the hash again from the index when the state says it no
+// longer counts it (see referencedScript); it is false when the partition
+// does not exist.
 const luaRefs = `
 local function objectOf(m) return string.match(m, '^[^,]*,[^,]*,[^,]*,[^,]*,[^,]*,(.*)$') end
 local function unref(refs, m)
   local o = objectOf(m)
   if redis.call('HINCRBY', refs, o, -1) <= 0 then redis.call('HDEL', refs, o) end
+end
+local function freshRefs(state, index, refs)
+  local st = redis.call('HMGET', state, 'hw', 'refhw', 'refn')
+  if not st[1] then return false end
+  local n = redis.call('ZCARD', index)
+  if st[2] ~= st[1] or tonumber(st[3] or '0') ~= n then
+    redis.call('DEL', refs)
+    for _, m in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+      redis.call('HINCRBY', refs, objectOf(m), 1)
+    end
+    redis.call('HSET', state, 'refhw', st[1], 'refn', n)
+  end
+  return true
 end
 `
 

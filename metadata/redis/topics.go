@@ -68,20 +68,26 @@ func (s *Store) createPartitions(ctx context.Context, id metadata.TopicID, from,
 	return nil
 }
 
-// DeleteTopic removes the topic and its partitions' state.
+// DeleteTopic removes the topic and its partitions' state, and records the
+// objects their indexes named as orphans: nothing else would ever let go
+// of them, and cleanup deletes those no other partition names. A crash
+// between dropping a partition and recording its objects leaves them in
+// the bucket.
 func (s *Store) DeleteTopic(ctx context.Context, name string) error {
 	t, err := s.readTopic(ctx, name)
 	if err != nil {
 		return fmt.Errorf("deleting topic %s: %w", name, err)
 	}
-	_, err = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i := range t.Partitions {
-			p.Del(ctx, partitionKeys(metadata.Partition{Topic: t.ID, Index: i})...)
+	for i := range t.Partitions {
+		// One script per partition: a partition's keys share a slot, the
+		// orphan log is elsewhere in a cluster.
+		objects, err := dropPartitionScript.Run(ctx, s.client, partitionKeys(metadata.Partition{Topic: t.ID, Index: i})).StringSlice()
+		if err != nil {
+			return fmt.Errorf("deleting topic %s: deleting partition %d: %w", name, i, err)
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("deleting topic %s: deleting partitions: %w", name, err)
+		if err := s.recordOrphans(ctx, objects); err != nil {
+			return fmt.Errorf("deleting topic %s: recording the objects of partition %d as orphans: %w", name, i, err)
+		}
 	}
 	keys := []string{topicNamesKey(), topicIDsKey(), topicKey(name)}
 	n, err := deleteTopicScript.Run(ctx, s.client, keys, name, t.ID.String()).Int()
