@@ -195,7 +195,7 @@ func (c *conn) decode(body []byte) (*request, kmsg.Response, error) {
 	}
 	kreq.SetVersion(version)
 	if kreq.IsFlexible() {
-		skipTags(&r)
+		kmsg.SkipTags(&r)
 	}
 	if !r.Ok() {
 		return nil, nil, fmt.Errorf("decoding api key %d v%d header: truncated tags", key, version)
@@ -204,16 +204,6 @@ func (c *conn) decode(body []byte) (*request, kmsg.Response, error) {
 		return nil, nil, fmt.Errorf("decoding api key %d v%d: %w", key, version, err)
 	}
 	return req, nil, nil
-}
-
-// skipTags skips a header's tagged fields. Unlike kmsg.SkipTags it stops as
-// soon as the bytes run out: a count of four billion tags in a 20-byte
-// request would otherwise spin for minutes.
-func skipTags(r *kbin.Reader) {
-	for n := r.Uvarint(); n > 0 && r.Ok(); n-- {
-		r.Uvarint()
-		r.Span(int(r.Uvarint()))
-	}
 }
 
 // write sends responses in request order.
