@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/sluicehq/sluice/metadata"
+	"github.com/sluicehq/sluice/tiering/bucket"
 )
 
 // Batch is one validated record batch bound for a partition.
@@ -33,11 +34,6 @@ type Batch struct {
 // index, or an error (ErrFlushFailed) when nothing was committed.
 type Done func(results []metadata.BatchResult, err error)
 
-// An uploader allows faking the bucket in tests.
-type uploader interface {
-	Upload(ctx context.Context, key string, data []byte) error
-}
-
 // A committer allows faking metadata.Log in tests.
 type committer interface {
 	Commit(ctx context.Context, c metadata.Commit) ([]metadata.BatchResult, error)
@@ -50,7 +46,7 @@ type orphanRecorder interface {
 
 // Deps are the buffer's collaborators.
 type Deps struct {
-	Bucket uploader
+	Bucket bucket.Uploader
 	Log    committer
 	// Orphans, when set, records every object that was or may have been
 	// uploaded but was never committed.
@@ -98,6 +94,9 @@ func New(cfg Config, deps Deps) *Buffer {
 		deps.Logger = slog.Default()
 	}
 	initMetrics()
+	if cfg.UploadHedges > 0 {
+		deps.Bucket = bucket.NewHedger(deps.Bucket, cfg.UploadHedges)
+	}
 	b := &Buffer{
 		cfg:  cfg,
 		deps: deps,

@@ -44,9 +44,7 @@ type CRCUploader interface {
 
 // UploadCRC stores data, whose CRC-32C is crc, under key: through u's
 // UploadCRC when it has one, through Upload otherwise.
-func UploadCRC(ctx context.Context, u interface {
-	Upload(ctx context.Context, key string, data []byte) error
-}, key string, data []byte, crc uint32) error {
+func UploadCRC(ctx context.Context, u Uploader, key string, data []byte, crc uint32) error {
 	if c, ok := u.(CRCUploader); ok {
 		return c.UploadCRC(ctx, key, data, crc)
 	}

@@ -1,6 +1,7 @@
 // Package bucket owns the object-store contract Sluice is built on: Bucket,
-// its sentinels, key rules, an in-memory implementation, and the metrics and
-// tracing decorator.
+// its sentinels, key rules, an in-memory implementation, the metrics and
+// tracing decorator, and Hedger, which races a second upload against a
+// straggling one.
 //
 // Every semantic of a backend is in the Bucket doc comments and checked by
 // buckettest.AcceptanceTest, which runs against every backend: InMem here,
