@@ -101,9 +101,12 @@ func Run(ctx context.Context, cfg Config, deps Deps) (*Report, error) {
 			return nil, fmt.Errorf("measuring the S3 ceiling: %w", err)
 		}
 	}
-	if srv.throttle != nil && rep.Ceiling != nil {
+	if srv.throttle != nil && rep.Ceiling != nil && cfg.S3Speed < 1 {
 		rep.Servers.S3LimitMBps = rep.Ceiling.PutMBps * cfg.S3Speed
 		srv.throttle.setRate(rep.Servers.S3LimitMBps * 1e6)
+	}
+	if srv.throttle != nil && cfg.S3Stragglers > 0 {
+		srv.throttle.stall.set(int64(float64(cfg.Produce.FlushBytes)/cfg.S3Stragglers), cfg.S3Stall)
 	}
 	t := target{name: "sluice", seeds: func() string { return srv.agentAddr }, obs: &observer{srv: srv}}
 	if srv.agent != nil {

@@ -131,6 +131,23 @@ func TestBenchSlowS3(t *testing.T) {
 	}
 }
 
+// TestBenchStragglers runs the bench briefly with one PUT in five stalled
+// for a second: the agent hedges the stragglers with second PUTs, some of
+// which finish first, and no record fails.
+func TestBenchStragglers(t *testing.T) {
+	rep, out := runBench(t, "--skip-kfake", "--skip-ceiling", "--s3-stragglers=0.2", "--s3-stall=1s", "--upload-hedges=0.5")
+	if !strings.Contains(out.String(), "S3 stalls one PUT in 5") {
+		t.Errorf("the stalls are not reported")
+	}
+	l := rep.Sluice
+	if failed := l.Full.Failed + l.Half.Failed + l.Alone.Failed; l.Full.Records == 0 || failed != 0 || l.ConsumeErrors != 0 {
+		t.Errorf("stalled PUTs: %d records answered in full load, %d failed, %d consume errors", l.Full.Records, failed, l.ConsumeErrors)
+	}
+	if c := l.Cost; c == nil || c.HedgesWon == 0 {
+		t.Errorf("cost = %+v, want hedges that won", c)
+	}
+}
+
 // A profile or report path the bench cannot write is refused before any
 // server starts, not after the load.
 func TestBenchRefusesAnUnwritablePath(t *testing.T) {

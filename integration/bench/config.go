@@ -44,6 +44,11 @@ type Config struct {
 	// passes this share of the raw PUT throughput the ceiling measured,
 	// each way: an S3 that cannot absorb the load.
 	S3Speed float64 `yaml:"s3_speed" json:"s3_speed"`
+	// S3Stragglers, above 0, stalls that share of the agent's flush-sized
+	// PUTs for S3Stall, through the same proxy: the rare slow request
+	// every object store has.
+	S3Stragglers float64       `yaml:"s3_stragglers" json:"s3_stragglers,omitempty"`
+	S3Stall      time.Duration `yaml:"s3_stall" json:"s3_stall,omitempty"`
 
 	SkipKfake   bool `yaml:"skip_kfake" json:"skip_kfake"`
 	SkipCeiling bool `yaml:"skip_ceiling" json:"skip_ceiling"`
@@ -75,6 +80,8 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.StringVar(&c.AgentArgs, prefix+"agent-args", "", "More flags for the agent the bench starts, space-separated (e.g. \"--object-grace=1m --maintenance-interval=10s\").")
 	f.StringVar(&c.TopicConfigs, prefix+"topic-configs", "", "Configs of the bench's topics, as key=value pairs separated by commas (e.g. retention.ms=120000).")
 	f.Float64Var(&c.S3Speed, prefix+"s3-speed", 1, "Slow the agent's S3 down to this share of the raw PUT throughput the ceiling measures (0.1: a tenth), through a throttling proxy; 1 is full speed.")
+	f.Float64Var(&c.S3Stragglers, prefix+"s3-stragglers", 0, "Stall this share of the agent's flush-sized PUTs (0.02: one in fifty) for --s3-stall, through the same proxy as --s3-speed; 0 stalls none.")
+	f.DurationVar(&c.S3Stall, prefix+"s3-stall", 2*time.Second, "How long each straggling PUT of --s3-stragglers is held up.")
 	f.BoolVar(&c.SkipKfake, prefix+"skip-kfake", false, "Do not run the load against franz-go's in-memory kfake broker.")
 	f.BoolVar(&c.SkipCeiling, prefix+"skip-ceiling", false, "Do not measure raw S3 PUT and GET throughput.")
 	f.StringVar(&c.AgentProfile, prefix+"agent-profile", "", "Write a CPU profile of the agent, taken during the full-load phase, to this path, one of producers alone to this path with .alone added, and one of the start of replay with .replay added.")
@@ -121,6 +128,12 @@ func (c *Config) Validate() error {
 	}
 	if c.S3Speed <= 0 || c.S3Speed > 1 {
 		errs = append(errs, errors.New("--s3-speed must be in (0, 1]"))
+	}
+	if c.S3Stragglers < 0 || c.S3Stragglers > 1 || c.S3Stall <= 0 {
+		errs = append(errs, errors.New("--s3-stragglers must be in [0, 1] and --s3-stall positive"))
+	}
+	if c.S3Stragglers > 0 && (c.Bucket != "" || c.Agent != "") {
+		errs = append(errs, errors.New("--s3-stragglers needs the bench's own S3 server and agent"))
 	}
 	if c.S3Speed < 1 && (c.Bucket != "" || c.Agent != "" || c.SkipCeiling) {
 		errs = append(errs, errors.New("--s3-speed below 1 needs the bench's own S3 server and agent, and the ceiling it is a share of"))

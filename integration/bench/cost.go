@@ -14,6 +14,10 @@ type Cost struct {
 	Flushes         float64 `json:"flushes"`
 	PutsPerGiB      float64 `json:"puts_per_gib"`
 	PutsPerAgentSec float64 `json:"puts_per_agent_sec"`
+	// Hedges are second PUTs of a straggling upload in every produce
+	// phase, HedgesWon those that finished first.
+	Hedges    float64 `json:"hedges"`
+	HedgesWon float64 `json:"hedges_won"`
 	// Consumers at the tail during both produce phases and the idle window.
 	TailGetsPerGiB      float64 `json:"tail_gets_per_gib"`
 	TailGetsPerAgentSec float64 `json:"tail_gets_per_agent_sec"`
@@ -131,6 +135,7 @@ func costOf(s [numMarks]snapshot, produced [numMarks]int64, tail, replayed int64
 			s[prodOnly].compactions - s[half].compactions, s[r1].compactions - s[r0].compactions}
 		puts := s[half].puts - s[s0].puts
 		c.PutsPerGiB, c.PutsPerAgentSec = perGiB(puts, produced[half]-produced[s0]), perSec(puts, s[s0], s[half])
+		c.Hedges, c.HedgesWon = s[prodOnly].hedges-s[s0].hedges, s[prodOnly].hedgeWon-s[s0].hedgeWon
 		gets := s[idle].gets - s[s0].gets
 		c.TailGetsPerGiB, c.TailGetsPerAgentSec = perGiB(gets, tail), perSec(gets, s[s0], s[idle])
 		gets = s[r1].gets - s[r0].gets

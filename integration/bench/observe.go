@@ -22,6 +22,8 @@ type snapshot struct {
 	// From the agent's /metrics.
 	metrics  bool
 	puts     float64 // sluice_bucket_operations_total{operation="upload"}
+	hedges   float64 // sluice_bucket_upload_hedges_total, second PUTs of a straggler
+	hedgeWon float64 // {result="won"}
 	gets     float64 // {operation="get_range"}
 	heads    float64 // {operation="size"}
 	flushes  float64 // sluice_produce_flushes_total
@@ -55,6 +57,8 @@ func (o *observer) snapshot(ctx context.Context) (snapshot, error) {
 		}
 		s.metrics = true
 		s.puts = sumMetric(text, "sluice_bucket_operations_total", `operation="upload"`)
+		s.hedges = sumMetric(text, "sluice_bucket_upload_hedges_total")
+		s.hedgeWon = sumMetric(text, "sluice_bucket_upload_hedges_total", `result="won"`)
 		s.gets = sumMetric(text, "sluice_bucket_operations_total", `operation="get_range"`)
 		s.heads = sumMetric(text, "sluice_bucket_operations_total", `operation="size"`)
 		s.flushes = sumMetric(text, "sluice_produce_flushes_total")

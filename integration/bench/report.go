@@ -85,6 +85,10 @@ func (r *Report) print(out io.Writer) {
 	if v := r.Servers.S3LimitMBps; v > 0 {
 		fmt.Fprintf(out, "S3 slowed for the agent to %.0f%% of raw PUT: %.1f MB/s each way\n\n", 100*cfg.S3Speed, v)
 	}
+	if cfg.S3Stragglers > 0 {
+		fmt.Fprintf(out, "S3 stalls one PUT in %.0f (by flush-sized bytes) for %s; agent hedges %.0f%% of uploads\n\n",
+			1/cfg.S3Stragglers, cfg.S3Stall, 100*cfg.Produce.UploadHedges)
+	}
 	row := func(cells ...string) {
 		fmt.Fprintln(out, strings.TrimRight(fmt.Sprintf("%-46s %16s %16s   %s", cells[0], cells[1], cells[2], cells[3]), " "))
 	}
@@ -148,6 +152,7 @@ func (r *Report) print(out io.Writer) {
 func (r *Report) printCost(row func(...string), c *Cost, cores int) {
 	if c.Metrics {
 		row("S3 PUTs per GiB / per agent-s", fmt.Sprintf("%s / %s", f1(c.PutsPerGiB), f1(c.PutsPerAgentSec)), "", "")
+		row("  uploads hedged (second won)", fmt.Sprintf("%.0f (%.0f)", c.Hedges, c.HedgesWon), "", "")
 		row("S3 GETs per GiB tail / replay", fmt.Sprintf("%s / %s", f1(c.TailGetsPerGiB), f1(c.ReplayGetsPerGiB)), "", "")
 		row("S3 GETs per agent-s tail / replay", fmt.Sprintf("%s / %s", f1(c.TailGetsPerAgentSec), f1(c.ReplayGetsPerAgentSec)), "", "")
 		row("S3 HEADs per GiB replayed", f1(c.ReplayHeadsPerGiB), "", "")

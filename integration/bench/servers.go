@@ -42,8 +42,9 @@ type servers struct {
 	agentEnv  []string
 	ownRedis  bool
 
-	// throttle, when Config.S3Speed is below 1, stands between the agent
-	// and the S3 server; the ceiling goes around it.
+	// throttle, when Config.S3Speed is below 1 or Config.S3Stragglers
+	// above 0, stands between the agent and the S3 server; the ceiling
+	// goes around it.
 	throttle *throttle
 
 	agent     *child // nil when Config.Agent names a running agent
@@ -74,7 +75,7 @@ func startServers(ctx context.Context, cfg Config, agentBin string) (_ *servers,
 		}
 	}
 	if s.bucketURL == "" && s.agentAddr == "" {
-		if err := s.startS3(ctx, cfg.S3Speed < 1); err != nil {
+		if err := s.startS3(ctx, cfg.S3Speed < 1 || cfg.S3Stragglers > 0); err != nil {
 			return nil, err
 		}
 	} else if s.bucketURL != "" {
@@ -98,6 +99,7 @@ func produceFlags(cfg Config) []string {
 		"--buffer-bytes", strconv.FormatInt(p.BufferBytes, 10),
 		"--flush-uploads", strconv.Itoa(p.Uploads),
 		"--upload-timeout", p.UploadTimeout.String(),
+		"--upload-hedges", strconv.FormatFloat(p.UploadHedges, 'g', -1, 64),
 		"--commit-timeout", p.CommitTimeout.String(),
 	}
 }

@@ -11,12 +11,15 @@ import (
 // throttle is a TCP proxy in front of the S3 server that passes at most a
 // set number of bytes per second each way, over all its connections: the
 // S3 server slowed down, to see the agent under a load S3 cannot absorb.
-// Until setRate is called it passes everything at once.
+// Until setRate is called it passes everything at once. It can also stall
+// the connection that carries every so many bytes towards the server, as
+// a straggling PUT.
 type throttle struct {
 	ln     net.Listener
 	target string
 	up     pacer // client to server
 	down   pacer // server to client
+	stall  staller
 
 	// ctx ends at close: dials and paced copies stop waiting.
 	ctx    context.Context
@@ -71,8 +74,8 @@ func (t *throttle) serve(c net.Conn) {
 	}
 	defer t.untrack(c, s)
 	var wg sync.WaitGroup
-	wg.Go(func() { t.up.copy(s, c, t.ctx.Done()); closeWrite(s) })
-	t.down.copy(c, s, t.ctx.Done())
+	wg.Go(func() { t.up.copy(s, c, t.ctx.Done(), &t.stall); closeWrite(s) })
+	t.down.copy(c, s, t.ctx.Done(), nil)
 	closeWrite(c)
 	wg.Wait()
 }
@@ -159,14 +162,14 @@ func (p *pacer) wait(n int, done <-chan struct{}) bool {
 	}
 }
 
-// copy moves bytes from src to dst in chunks, each waiting for its turn,
-// until either side fails or done is closed.
-func (p *pacer) copy(dst io.Writer, src io.Reader, done <-chan struct{}) {
+// copy moves bytes from src to dst in chunks, each waiting for its turn
+// and for st when it is set, until either side fails or done is closed.
+func (p *pacer) copy(dst io.Writer, src io.Reader, done <-chan struct{}, st *staller) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if !p.wait(n, done) {
+			if !p.wait(n, done) || (st != nil && !st.wait(n, done)) {
 				return
 			}
 			if _, err := dst.Write(buf[:n]); err != nil {
@@ -176,5 +179,42 @@ func (p *pacer) copy(dst io.Writer, src io.Reader, done <-chan struct{}) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// staller holds up the chunk that carries the passed bytes over each
+// multiple of every, for d; every 0 holds up nothing.
+type staller struct {
+	mu     sync.Mutex
+	every  int64
+	d      time.Duration
+	passed int64
+}
+
+func (st *staller) set(every int64, d time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.every, st.d = every, d
+}
+
+// wait counts n bytes, and blocks for d if they cross a multiple of every,
+// or until done is closed.
+func (st *staller) wait(n int, done <-chan struct{}) bool {
+	st.mu.Lock()
+	before := st.passed
+	st.passed += int64(n)
+	hit := st.every > 0 && before/st.every != st.passed/st.every
+	d := st.d
+	st.mu.Unlock()
+	if !hit {
+		return true
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-done:
+		return false
 	}
 }
