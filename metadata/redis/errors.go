@@ -12,6 +12,9 @@ var (
 	// commit in time. The commit may have been applied on the primary; a
 	// retry of the same idempotent batches comes back as duplicates.
 	ErrNotReplicated = errors.New("no replica confirmed the commit")
+	// ErrFormat is returned by Open when Redis holds Sluice metadata in a
+	// format this build does not read (see formatVersion).
+	ErrFormat = errors.New("metadata format not supported")
 	// errInvalidCommit is returned by Commit for a commit no agent should
 	// make; nothing is committed.
 	errInvalidCommit = errors.New("invalid commit")

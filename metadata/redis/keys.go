@@ -15,6 +15,10 @@ import (
 // see Open and commitScript.
 func epochKey() string { return "sluice:epoch" }
 
+// formatKey holds the format version of everything the store keeps in
+// Redis; see checkFormat.
+func formatKey() string { return "sluice:format" }
+
 // shardEpochKey is a cluster shard's copy of the store epoch, and
 // shardCountKey its commit counter: tag lands in the shard's anchor slot
 // (see shard), so its commit script reaches both.

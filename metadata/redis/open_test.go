@@ -2,6 +2,7 @@ package redis
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -101,5 +102,30 @@ func TestCommitWaitsForReplica(t *testing.T) {
 	}
 	if d := time.Since(start); d > waitTimeout+time.Second {
 		t.Fatalf("Commit without the replica took %v", d)
+	}
+}
+
+// A fresh Redis is marked with this build's format; one marked with a
+// newer format, or with no number, is refused with a message that says
+// what to run.
+func TestOpenChecksTheFormat(t *testing.T) {
+	r := testenv.StartRedis(t)
+	openStore(t, r.URL())
+	raw := rawClient(t, r)
+	if v, err := raw.Get(t.Context(), formatKey()).Result(); err != nil || v != fmt.Sprint(formatVersion) {
+		t.Fatalf("%s = %q, %v; want %d", formatKey(), v, err, formatVersion)
+	}
+	for _, stored := range []string{fmt.Sprint(formatVersion + 1), "x"} {
+		if err := raw.Set(t.Context(), formatKey(), stored, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(t.Context(), r.URL())
+		if err == nil {
+			s.Close()
+		}
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("Open with format %q stored = %v, want ErrFormat", stored, err)
+		}
+		t.Log(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -154,6 +155,9 @@ func (s *Store) start(ctx context.Context) error {
 	if err := loadScripts(ctx, s.client, s.cluster != nil); err != nil {
 		return err
 	}
+	if err := s.checkFormat(ctx); err != nil {
+		return err
+	}
 	if err := s.readEpoch(ctx); err != nil {
 		return err
 	}
@@ -180,6 +184,38 @@ func loadScripts(ctx context.Context, c redis.Scripter, cluster bool) error {
 		if err := sc.Load(ctx, c).Err(); err != nil {
 			return fmt.Errorf("loading scripts: %w", err)
 		}
+	}
+	return nil
+}
+
+// formatVersion is the layout of the keys and values this build reads and
+// writes in Redis. A change to any of them is a new version, shipped as
+// segment formats are (tiering/segment): first a release that reads both
+// and writes the old, then one that writes the new and raises the stored
+// version, so that no agent ever runs against data it would misread,
+// rolled back ones included.
+const formatVersion = 1
+
+// checkFormat records formatVersion in a Redis that has none, and refuses
+// one whose data is in another format.
+func (s *Store) checkFormat(ctx context.Context) error {
+	var get *redis.StringCmd
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, formatKey(), formatVersion, 0)
+		get = p.Get(ctx, formatKey())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading the metadata format: %w", err)
+	}
+	v, err := strconv.Atoi(get.Val())
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading the metadata format: %s holds %q, not a version: %w", formatKey(), get.Val(), ErrFormat)
+	case v > formatVersion:
+		return fmt.Errorf("Redis holds metadata in format %d, which a newer Sluice wrote and this one (format %d) would misread: run that newer version: %w", v, formatVersion, ErrFormat)
+	case v < formatVersion:
+		return fmt.Errorf("Redis holds metadata in format %d, older than any this Sluice (format %d) reads: %w", v, formatVersion, ErrFormat)
 	}
 	return nil
 }
