@@ -152,7 +152,12 @@ func (p *pacer) wait(n int, done <-chan struct{}) bool {
 	}
 	p.next = at.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
 	p.mu.Unlock()
-	timer := time.NewTimer(time.Until(at))
+	return sleep(time.Until(at), done)
+}
+
+// sleep waits d and reports true, or false if done is closed first.
+func sleep(d time.Duration, done <-chan struct{}) bool {
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
@@ -206,15 +211,5 @@ func (st *staller) wait(n int, done <-chan struct{}) bool {
 	hit := st.every > 0 && before/st.every != st.passed/st.every
 	d := st.d
 	st.mu.Unlock()
-	if !hit {
-		return true
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-done:
-		return false
-	}
+	return !hit || sleep(d, done)
 }
