@@ -96,8 +96,9 @@ func (pl *pipeline) run(f *flush, prev <-chan struct{}, t *stageTimer) {
 }
 
 // recordOrphan notes an object that may sit in the bucket uncommitted. If
-// even that fails (metadata unreachable), the log line is what is left; a
-// sweep of the bucket against the index finds it later.
+// even that fails (metadata unreachable), the log line is what is left, and
+// the object stays in the bucket: nothing sweeps the bucket against the
+// index yet (see the README's known issues).
 func (pl *pipeline) recordOrphan(key string) {
 	rec := pl.buf.deps.Orphans
 	if rec == nil {

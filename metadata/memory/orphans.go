@@ -12,8 +12,8 @@ import (
 var _ metadata.OrphanLog = (*Store)(nil)
 
 // orphanSet records orphaned object keys. It is not persisted: an orphan
-// forgotten by a restart of `sluice dev` only costs bucket space until the
-// bucket sweep finds it.
+// forgotten by a restart of `sluice dev` stays in its data directory, as
+// nothing sweeps the bucket against the index yet.
 type orphanSet struct {
 	mu   sync.Mutex
 	at   map[string]time.Time
