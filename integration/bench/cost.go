@@ -33,11 +33,15 @@ type Cost struct {
 	// scripts run; the Scripts figures count script calls alone, each one
 	// round trip. Per flush is measured while producing without consumers
 	// (consumers behind the tail read the index in Redis); per tail Fetch
-	// while consumers long-poll at the tail with nothing produced.
-	RedisPerFlush        float64 `json:"redis_commands_per_flush"`
-	RedisScriptsPerFlush float64 `json:"redis_scripts_per_flush"`
-	RedisPerTailFetch    float64 `json:"redis_commands_per_tail_fetch"`
-	RedisPerReplayFetch  float64 `json:"redis_commands_per_replay_fetch"`
+	// while consumers long-poll at the tail with nothing produced. All of
+	// them leave out what the agent sends on its own, measured with no
+	// client at all (RedisIdlePerSec: the fleet heartbeat).
+	RedisIdlePerSec        float64 `json:"redis_commands_per_sec_idle"`
+	RedisIdleScriptsPerSec float64 `json:"redis_scripts_per_sec_idle"`
+	RedisPerFlush          float64 `json:"redis_commands_per_flush"`
+	RedisScriptsPerFlush   float64 `json:"redis_scripts_per_flush"`
+	RedisPerTailFetch      float64 `json:"redis_commands_per_tail_fetch"`
+	RedisPerReplayFetch    float64 `json:"redis_commands_per_replay_fetch"`
 	// Script calls per Fetch.
 	RedisScriptsPerTailFetch   float64 `json:"redis_scripts_per_tail_fetch"`
 	RedisScriptsPerReplayFetch float64 `json:"redis_scripts_per_replay_fetch"`
@@ -84,7 +88,7 @@ func boundMBps(cores int, bySecPerGiB map[string]float64) float64 {
 // marks) into cost figures. produced is the bytes of record values answered
 // by each mark, tail what the consumers read from the start to the end of
 // the idle window, replayed what replay read.
-func costOf(s [numMarks]snapshot, produced [numMarks]int64, tail, replayed int64) *Cost {
+func costOf(s [numMarks]snapshot, quiet [2]snapshot, produced [numMarks]int64, tail, replayed int64) *Cost {
 	c := &Cost{Metrics: s[atStart].metrics && s[afterReplay].metrics, Proc: s[atStart].proc && s[afterReplay].proc,
 		Redis: s[atStart].redis != nil && s[afterReplay].redis != nil}
 	perGiB := func(n float64, bytes int64) float64 {
@@ -144,13 +148,23 @@ func costOf(s [numMarks]snapshot, produced [numMarks]int64, tail, replayed int64
 		c.TailFetches, c.ReplayFetches = s[idle].fetches-s[half].fetches, s[r1].fetches-s[r0].fetches
 	}
 	if c.Redis && c.Metrics {
-		all, scripts := redisDelta(s[idle], s[prodOnly])
+		if quiet[0].redis != nil && quiet[1].redis != nil {
+			all, scripts := redisDelta(quiet[0], quiet[1])
+			c.RedisIdlePerSec, c.RedisIdleScriptsPerSec = perSec(float64(all), quiet[0], quiet[1]), perSec(float64(scripts), quiet[0], quiet[1])
+		}
+		// net is what a and b saw less the agent's own rate over the time.
+		net := func(a, b snapshot) (all, scripts float64) {
+			n, sc := redisDelta(a, b)
+			d := b.at.Sub(a.at).Seconds()
+			return max(0, float64(n)-c.RedisIdlePerSec*d), max(0, float64(sc)-c.RedisIdleScriptsPerSec*d)
+		}
+		all, scripts := net(s[idle], s[prodOnly])
 		flushes := s[prodOnly].flushes - s[idle].flushes
-		c.RedisPerFlush, c.RedisScriptsPerFlush = per(float64(all), flushes), per(float64(scripts), flushes)
-		all, scripts = redisDelta(s[half], s[idle])
-		c.RedisPerTailFetch, c.RedisScriptsPerTailFetch = per(float64(all), c.TailFetches), per(float64(scripts), c.TailFetches)
-		all, scripts = redisDelta(s[r0], s[r1])
-		c.RedisPerReplayFetch, c.RedisScriptsPerReplayFetch = per(float64(all), c.ReplayFetches), per(float64(scripts), c.ReplayFetches)
+		c.RedisPerFlush, c.RedisScriptsPerFlush = per(all, flushes), per(scripts, flushes)
+		all, scripts = net(s[half], s[idle])
+		c.RedisPerTailFetch, c.RedisScriptsPerTailFetch = per(all, c.TailFetches), per(scripts, c.TailFetches)
+		all, scripts = net(s[r0], s[r1])
+		c.RedisPerReplayFetch, c.RedisScriptsPerReplayFetch = per(all, c.ReplayFetches), per(scripts, c.ReplayFetches)
 	}
 	if c.Proc {
 		cpu := func(a, b snapshot) float64 { return (b.cpu - a.cpu).Seconds() }

@@ -209,7 +209,10 @@ func startConsumers(ctx context.Context, seeds, topic string, n int, from, until
 				left[p] = end
 			}
 		}
-		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds),
+		// The Java consumer's fetch.max.wait.ms, not franz-go's 5s: with
+		// that, no long poll finished inside the idle window, which then
+		// counted no tail Fetch to divide its Redis commands by.
+		cl, err := kgo.NewClient(kgo.SeedBrokers(seeds), kgo.FetchMaxWait(500*time.Millisecond),
 			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
 		if err != nil {
 			c.stop()

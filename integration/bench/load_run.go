@@ -18,6 +18,11 @@ import (
 // to count what a tail Fetch costs.
 const idleWindow = 3 * time.Second
 
+// quietWindow is how long the bench watches the agent with no client at
+// all, for what it sends Redis on its own (the fleet heartbeat): the
+// per-flush and per-Fetch Redis figures leave that rate out.
+const quietWindow = 3 * time.Second
+
 // target is a broker the load runs against.
 type target struct {
 	name  string
@@ -67,6 +72,19 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	if err := createTopic(ctx, t.seeds(), res.Topic, cfg.Partitions, configs); err != nil {
 		return nil, err
 	}
+	var quiet [2]snapshot
+	if t.obs != nil {
+		var err error
+		if quiet[0], err = t.obs.snapshot(ctx); err != nil {
+			return nil, err
+		}
+		if err := pause(ctx, prog, t.name+": quiet", quietWindow, "no client: what the agent sends Redis on its own"); err != nil {
+			return nil, err
+		}
+		if quiet[1], err = t.obs.snapshot(ctx); err != nil {
+			return nil, err
+		}
+	}
 	prods, err := newProducers(t.seeds(), res.Topic, cfg)
 	if err != nil {
 		return nil, err
@@ -115,7 +133,7 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 	if err := mark(afterHalf); err != nil {
 		return nil, err
 	}
-	if err := idle(ctx, prog, t.name+": idle at tail"); err != nil {
+	if err := pause(ctx, prog, t.name+": idle at tail", idleWindow, "consumers long-poll, nothing produced"); err != nil {
 		return nil, err
 	}
 	if err := mark(afterIdle); err != nil {
@@ -159,7 +177,7 @@ func runLoad(ctx context.Context, cfg Config, t target, prog *progress) (*Load, 
 		return nil, err
 	}
 	if t.obs != nil {
-		res.Cost = costOf(snaps, produced, consumed[afterIdle]-consumed[atStart], replayed.bytes)
+		res.Cost = costOf(snaps, quiet, produced, consumed[afterIdle]-consumed[atStart], replayed.bytes)
 	}
 	return res, nil
 }
@@ -180,11 +198,12 @@ func createTopic(ctx context.Context, seeds, topic string, partitions int, confi
 	return nil
 }
 
-func idle(ctx context.Context, prog *progress, name string) error {
-	stop := prog.phase(name, idleWindow, func(time.Duration) string { return "consumers long-poll, nothing produced" })
+// pause waits d, showing what happens meanwhile as a phase.
+func pause(ctx context.Context, prog *progress, name string, d time.Duration, what string) error {
+	stop := prog.phase(name, d, func(time.Duration) string { return what })
 	defer stop()
 	select {
-	case <-time.After(idleWindow):
+	case <-time.After(d):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

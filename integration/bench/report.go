@@ -160,9 +160,11 @@ func (r *Report) printCost(row func(...string), c *Cost, cores int) {
 			c.Compactions[0], c.Compactions[1], c.Compactions[2], c.Compactions[3]), "", "")
 	}
 	if c.Metrics && c.Redis {
+		row("Redis scripts/s of the agent alone (cmds)", fmt.Sprintf("%s (%s)", f1(c.RedisIdleScriptsPerSec), f1(c.RedisIdlePerSec)), "", "")
 		row("Redis scripts per flush (commands they ran)", fmt.Sprintf("%s (%s)", f2(c.RedisScriptsPerFlush), f2(c.RedisPerFlush)), "", "")
-		row("Redis cmds per Fetch tail / replay", fmt.Sprintf("%s / %s", f2(c.RedisPerTailFetch), f2(c.RedisPerReplayFetch)), "", "")
-		row("  scripts per Fetch tail / replay", fmt.Sprintf("%s / %s", f2(c.RedisScriptsPerTailFetch), f2(c.RedisScriptsPerReplayFetch)), "", "")
+		row("Redis cmds per Fetch tail / replay", fmt.Sprintf("%s / %s", perFetch(c.RedisPerTailFetch, c.TailFetches), perFetch(c.RedisPerReplayFetch, c.ReplayFetches)), "", "")
+		row("  scripts per Fetch tail / replay", fmt.Sprintf("%s / %s", perFetch(c.RedisScriptsPerTailFetch, c.TailFetches), perFetch(c.RedisScriptsPerReplayFetch, c.ReplayFetches)), "", "")
+		row("  Fetches tail / replay", fmt.Sprintf("%.0f / %.0f", c.TailFetches, c.ReplayFetches), "", "")
 	}
 	byProc := func(m map[string]float64, format string) string {
 		var parts []string
@@ -213,6 +215,15 @@ func orNA(l *Load, f func(*Load) string) string {
 
 func f0(v float64) string { return fmt.Sprintf("%.0f", v) }
 func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
+
+// perFetch prints a per-Fetch figure, or n/a when no Fetch was answered
+// to divide by.
+func perFetch(v, fetches float64) string {
+	if fetches == 0 {
+		return "n/a"
+	}
+	return f2(v)
+}
 func f2(v float64) string { return fmt.Sprintf("%.2f", v) }
 
 // ms prints a latency with a decimal only below 10ms.
