@@ -41,6 +41,15 @@ func createTopic(t *testing.T, s *Store, name string, partitions int32) metadata
 	return tp
 }
 
+// onePartition opens a store on a fresh Redis with topic "t" of one
+// partition, and a raw client to look behind it.
+func onePartition(t *testing.T) (*Store, *redis.Client, metadata.Partition) {
+	t.Helper()
+	r := testenv.StartRedis(t)
+	s := openStore(t, r.URL())
+	return s, rawClient(t, r), metadata.Partition{Topic: createTopic(t, s, "t", 1).ID}
+}
+
 func oneBatch(p metadata.Partition, records int32) metadata.Commit {
 	return metadata.Commit{Object: "o", Batches: []metadata.CommitBatch{
 		{Partition: p, Len: 10, Records: records, ProducerID: metadata.NoProducer}}}

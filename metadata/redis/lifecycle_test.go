@@ -8,7 +8,6 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/sluicehq/sluice/integration/testenv"
 	"github.com/sluicehq/sluice/metadata"
 )
 
@@ -16,11 +15,8 @@ import (
 // (two entries of one object when a refused batch splits its run),
 // replacements and trims, and is dropped with its topic.
 func TestRefsFollowTheIndex(t *testing.T) {
-	r := testenv.StartRedis(t)
-	s, raw := openStore(t, r.URL()), rawClient(t, r)
+	s, raw, p := onePartition(t)
 	ctx := t.Context()
-	tp := createTopic(t, s, "t", 1)
-	p := metadata.Partition{Topic: tp.ID}
 	wantRefs := func(want map[string]string) {
 		t.Helper()
 		got, err := raw.HGetAll(ctx, refsKey(p)).Result()
@@ -68,11 +64,8 @@ func TestRefsFollowTheIndex(t *testing.T) {
 // has entries the hash does not count: Referenced, and deleting the topic,
 // notice and build it again from the whole index.
 func TestReferencedRebuildsStaleRefs(t *testing.T) {
-	r := testenv.StartRedis(t)
-	s, raw := openStore(t, r.URL()), rawClient(t, r)
+	s, raw, p := onePartition(t)
 	ctx := t.Context()
-	tp := createTopic(t, s, "t", 1)
-	p := metadata.Partition{Topic: tp.ID}
 	commit := func(object string) {
 		t.Helper()
 		if _, err := s.Commit(ctx, metadata.Commit{Object: object, Batches: oneBatch(p, 1).Batches}); err != nil {
