@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -266,6 +267,21 @@ func TestEvictedObjectBuffersAreReused(t *testing.T) {
 			t.Errorf("6 flushes were encoded into %d buffers, want 2: the kept one and the one the cache let go", len(buffers))
 		}
 	})
+}
+
+// The defaults keep one PUT per flush (design §5): a hedge, a second PUT
+// beside a straggling one, is the operator's choice.
+func TestDefaultsDoNotHedge(t *testing.T) {
+	var cfg Config
+	cfg.RegisterFlags("", flag.NewFlagSet("produce", flag.PanicOnError))
+	bk := &fakeBucket{}
+	if b := New(cfg, Deps{Bucket: bk, Log: &fakeLog{}, NewKey: keys()}); b.deps.Bucket != bk {
+		t.Errorf("uploads go through %T with the default flags, want the bucket itself", b.deps.Bucket)
+	}
+	cfg.UploadHedges = 0.05
+	if b := New(cfg, Deps{Bucket: bk, Log: &fakeLog{}, NewKey: keys()}); b.deps.Bucket == bk {
+		t.Error("uploads go straight to the bucket with --upload-hedges set, want a hedger")
+	}
 }
 
 func TestFailedCommitAnswersRetriable(t *testing.T) {

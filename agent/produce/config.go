@@ -20,7 +20,9 @@ type Config struct {
 	Uploads       int           `yaml:"uploads"`
 	UploadTimeout time.Duration `yaml:"upload_timeout"`
 	// UploadHedges is the share of uploads that may be started a second
-	// time beside a straggler (see bucket.Hedger); 0 turns hedging off.
+	// time beside a straggler (see bucket.Hedger). It is 0, off, unless
+	// the operator sets it: a hedge is a second PUT of its flush, past the
+	// bound of one PUT per flush (design §5).
 	UploadHedges  float64       `yaml:"upload_hedges"`
 	CommitTimeout time.Duration `yaml:"commit_timeout"`
 }
@@ -33,7 +35,7 @@ func (c *Config) RegisterFlags(prefix string, f *flag.FlagSet) {
 	f.DurationVar(&c.ReserveWait, prefix+"reserve-wait", 5*time.Second, "Longest a produce request waits unread while the buffer is full; it is then read and waits its own timeout for room before a retriable REQUEST_TIMED_OUT.")
 	f.IntVar(&c.Uploads, prefix+"flush-uploads", 8, "Flushes uploading at the same time; each holds one encoded object, whose bytes --buffer-bytes counts.")
 	f.DurationVar(&c.UploadTimeout, prefix+"upload-timeout", 10*time.Second, "Longest one object upload may take before the flush fails.")
-	f.Float64Var(&c.UploadHedges, prefix+"upload-hedges", 0.05, "Share of uploads that may be started a second time beside one still running after three times the median of recent uploads (at least 100ms), so that a straggling PUT does not hold up the flushes committed after it; 0 turns this off.")
+	f.Float64Var(&c.UploadHedges, prefix+"upload-hedges", 0, "Share of uploads that may be started a second time beside one still running after three times the median of recent uploads (at least 100ms), so that a straggling PUT does not hold up the flushes committed after it (0.05: at most 5% more PUTs than flushes); 0, the default, keeps one PUT per flush.")
 	f.DurationVar(&c.CommitTimeout, prefix+"commit-timeout", 5*time.Second, "Longest one metadata commit may take before the flush fails.")
 }
 

@@ -11,10 +11,10 @@
 //   - Durability order: upload under a key never used before, then commit,
 //     then answer. Nothing is answered from memory.
 //   - One object, so one PUT, per flush, whatever the number of partitions
-//     or producers; one commit per flush. The exception is a straggling
-//     PUT, which a share of uploads (UploadHedges) may race with a second
-//     PUT of the same object: flushes commit in order, so one slow PUT
-//     would hold up every flush sealed after it.
+//     or producers; one commit per flush. Only an operator who sets
+//     UploadHedges trades that bound for a second PUT of the same object
+//     beside a straggling one, up to that share of uploads: flushes commit
+//     in order, so one slow PUT holds up every flush sealed after it.
 //   - Memory is bounded by BufferBytes, counted from before a request is
 //     read when the caller reserves its room (Reserve, which waits at most
 //     ReserveWait): an Append waits for the room its reservation does not
