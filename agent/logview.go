@@ -61,22 +61,35 @@ type logView struct {
 	// live is true while commit notifications arrive; without them the
 	// cache cannot be trusted and every read asks metadata.
 	live bool
+	// watching is closed once the first subscription to commits is
+	// established (or the store cannot notify): Run serves no request
+	// before, as whatever it cached then would be dropped at once.
+	watching     chan struct{}
+	watchingOnce sync.Once
 }
 
 func newLogView(log metadata.Log, r *tiering.Reader) *logView {
-	return &logView{log: log, reader: r, parts: make(map[metadata.Partition]*partState)}
+	return &logView{log: log, reader: r, parts: make(map[metadata.Partition]*partState), watching: make(chan struct{})}
 }
+
+func (v *logView) markWatching() { v.watchingOnce.Do(func() { close(v.watching) }) }
 
 // watch follows commit notifications until ctx ends. A store that cannot
 // notify leaves the view uncached.
 func (v *logView) watch(ctx context.Context, log *slog.Logger) {
 	w, ok := v.log.(metadata.Watcher)
 	if !ok {
+		v.markWatching()
 		return
 	}
 	for ctx.Err() == nil {
 		v.setLive(true)
-		if err := w.Watch(ctx, v.appended); err != nil && ctx.Err() == nil {
+		if err := w.Watch(ctx, func(as []metadata.Appended) {
+			v.appended(as)
+			if as == nil { // a subscription established, or one lost
+				v.markWatching()
+			}
+		}); err != nil && ctx.Err() == nil {
 			log.Warn("watching commits; retrying", "err", err)
 		}
 		v.setLive(false)

@@ -65,6 +65,11 @@ type Server struct {
 // of a fleet answers the same one.
 const clusterID = "sluice"
 
+// watchWait bounds how long Run waits for commit notifications before it
+// serves anyway, uncached: a Redis that takes longer to subscribe still
+// gets its agent answering.
+const watchWait = 5 * time.Second
+
 // broker is an agent as Metadata lists it.
 type broker struct {
 	nodeID int32
@@ -161,6 +166,15 @@ func (srv *Server) Run(ctx context.Context) error {
 	bg.Add(1)
 	go func() { defer bg.Done(); srv.fleet.run(fleetCtx) }()
 
+	// Connections wait in the listen backlog until commits are watched: a
+	// fetch answered before would cache what the first notification then
+	// drops, and a consumer at the tail would ask metadata again.
+	select {
+	case <-srv.view.watching:
+	case <-time.After(watchWait):
+		srv.log.Warn("serving before commit notifications arrive; reads ask metadata until they do", "waited", watchWait)
+	case <-ctx.Done():
+	}
 	var conns sync.WaitGroup
 	go func() {
 		<-ctx.Done()
